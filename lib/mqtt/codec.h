@@ -20,6 +20,9 @@ ssize_t mql__props_size(const struct mql_props *p, enum mql_packet_type type, bo
 /* Writes the Property Length `block` (from mql__props_size()) and the block. */
 void mql__props_write(struct wcursor *c, const struct mql_props *p, size_t block);
 
+/* Writes the block alone, without the Property Length. */
+void mql__props_write_block(struct wcursor *c, const struct mql_props *p);
+
 /* Whether the container holds no property at all. */
 static inline bool mql__props_empty(const struct mql_props *p) {
         return p->raw_len == 0 && p->count == 0;

@@ -36,7 +36,7 @@ MQL_EXPORT ssize_t mql_packet_frame(const uint8_t *buf, size_t len) {
 }
 
 bool mql__has_wildcard(const char *s, size_t len) {
-        return memchr(s, '+', len) || memchr(s, '#', len);
+        return len > 0 && (memchr(s, '+', len) || memchr(s, '#', len));
 }
 
 /* A packet identifier that must not be 0 (MQTT-2.2.1-3). */

@@ -318,6 +318,10 @@ static void prop_write(struct wcursor *c, const struct mql_prop *p) {
 
 void mql__props_write(struct wcursor *c, const struct mql_props *p, size_t block) {
         put_varint(c, (uint32_t)block);
+        mql__props_write_block(c, p);
+}
+
+void mql__props_write_block(struct wcursor *c, const struct mql_props *p) {
         put_bytes(c, p->raw, p->raw_len);
         for (size_t i = 0; i < p->count; i++)
                 prop_write(c, &p->list[i]);

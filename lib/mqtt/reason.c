@@ -13,7 +13,10 @@ struct reason_info {
 };
 
 /* MQTT 5 §2.4, table 2-6. 0x00 to 0x02 carry several names; the packet
- * specific ones are in reason_alias() below. */
+ * specific ones are in reason_alias() below. Where table 2-6 and a packet's
+ * own table disagree (0x8C "Bad authentication method" is in 2-6 for
+ * DISCONNECT but not in table 3-10) we follow 2-6: a failed
+ * re-authentication ends with that DISCONNECT. */
 static const struct reason_info reasons[256] = {
         [0x00] = { "Success", P(CONNACK) | ACKS | P(PUBREL) | P(PUBCOMP) | P(UNSUBACK) |
                                       P(AUTH) | P(SUBACK) | P(DISCONNECT) },
@@ -101,10 +104,16 @@ MQL_EXPORT const char *mql_reason_str_for(enum mql_packet_type type, enum mql_ve
                 switch (type) {
                 case MQL_CONNACK:
                         return reason < ELEMENTSOF(v311_connack) ? v311_connack[reason] : NULL;
-                case MQL_SUBACK:
-                        if (reason <= 2)
-                                return reason_alias(type, reason);
+                case MQL_SUBACK: { /* 3.1.1 §3.9.3 */
+                        static const char *const codes[] = {
+                                "Success - Maximum QoS 0",
+                                "Success - Maximum QoS 1",
+                                "Success - Maximum QoS 2",
+                        };
+                        if (reason < ELEMENTSOF(codes))
+                                return codes[reason];
                         return reason == 0x80 ? "Failure" : NULL;
+                }
                 default:
                         return NULL;
                 }

@@ -3,8 +3,11 @@
 
 /* The umbrella header of libmqlink: include this one, or the parts you use. */
 
+#include <mqlink/loop.h>
 #include <mqlink/packet.h>
+#include <mqlink/session.h>
 #include <mqlink/topic.h>
+#include <mqlink/transport.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,6 +24,26 @@ const char *mql_version_string(void);
  * is static storage.
  */
 const char *mql_strerror(int err);
+
+/* syslog(3) priorities. */
+enum mql_log_level {
+        MQL_LOG_ERR = 3,
+        MQL_LOG_WARNING = 4,
+        MQL_LOG_NOTICE = 5,
+        MQL_LOG_INFO = 6,
+        MQL_LOG_DEBUG = 7,
+};
+
+/* `msg` is valid during the call only. Called from whichever thread the
+ * library runs in: the resolver thread never logs. */
+typedef void (*mql_log_fn)(int level, const char *msg, void *userdata);
+
+/*
+ * The library never prints: it hands its messages to this callback
+ * (process-wide; NULL, the default, drops them) when their level is at most
+ * `max_level`. Set it before starting clients.
+ */
+void mql_log_set(mql_log_fn fn, int max_level, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -354,7 +354,9 @@ struct mql_filter_iter {
         size_t pos;
 };
 
-/* `type` is MQL_SUBSCRIBE or MQL_UNSUBSCRIBE; it tells the raw layout. */
+/* `type` is MQL_SUBSCRIBE or MQL_UNSUBSCRIBE; it tells the raw layout (an
+ * UNSUBSCRIBE has no options byte), so pass the type of the packet the list
+ * came from. The walk yields `raw` first, then `list`. */
 void mql_filter_iter_init(struct mql_filter_iter *it, const struct mql_filters *filters,
                           enum mql_packet_type type);
 /* Returns 1 and fills *ret with the next filter, 0 at the end. */

@@ -29,9 +29,11 @@ int mql_topic_name_check(const char *name, size_t len);
 /*
  * Checks a topic filter as used in SUBSCRIBE and UNSUBSCRIBE: like a name,
  * but '+' must fill a whole level (MQTT-4.7.1-2) and '#' must fill the last
- * level (MQTT-4.7.1-1). A shared subscription `$share/{group}/{filter}` is
- * checked with mql_topic_share_parse(). Returns 0, -EINVAL, or -EBADMSG for
- * ill-formed UTF-8.
+ * level (MQTT-4.7.1-1). A filter starting with "$share/" must be a well
+ * formed shared subscription (mql_topic_share_parse() returns 1; this applies
+ * to MQTT 3.1.1 connections too, as brokers treat it so). Returns 0,
+ * -EINVAL, or -EBADMSG for ill-formed UTF-8. Length is checked first, then
+ * UTF-8, then the wildcard rules.
  */
 int mql_topic_filter_check(const char *filter, size_t len);
 
@@ -51,7 +53,13 @@ bool mql_topic_matches(const char *filter, size_t filter_len, const char *name, 
  * `filter`) when it is one and is well formed; 0 when `filter` is not a shared
  * subscription (does not start with "$share/"); -EINVAL when it starts so but
  * the share name is empty or holds '/', '+' or '#' (MQTT-4.8.2-1/2), or the
- * inner filter is missing or invalid. Out parameters may be NULL.
+ * inner filter is missing, invalid or itself a shared subscription.
+ * Ill-formed UTF-8 gives -EINVAL here too. Out parameters
+ * may be NULL and are written only when 1 is returned.
+ *
+ * A topic *name* starting with "$share/" passes mql_topic_name_check() but
+ * never matches itself used as a filter, since the filter is read as a
+ * shared subscription.
  */
 int mql_topic_share_parse(const char *filter, size_t len, const char **ret_group,
                           size_t *ret_group_len, const char **ret_filter, size_t *ret_filter_len);
