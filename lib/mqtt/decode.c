@@ -83,10 +83,12 @@ static int decode_connect(struct rcursor *c, struct mql_connect *p) {
         r = get_u8(c, &level);
         if (r < 0)
                 return r;
-        if (name_len != 4 || memcmp(name, "MQTT", 4) != 0)
-                return -EPROTO;
+        /* The level first: an MQTT 3.1 client ("MQIsdp", level 3) is owed a
+         * CONNACK "unacceptable protocol version" (3.1.1 §3.1.2.2). */
         if (level != MQL_V311 && level != MQL_V5)
                 return -EPROTONOSUPPORT;
+        if (name_len != 4 || memcmp(name, "MQTT", 4) != 0)
+                return -EPROTO;
         p->version = (enum mql_version)level;
 
         r = get_u8(c, &flags);
@@ -312,10 +314,11 @@ static int decode_body(struct rcursor *c, enum mql_version v, uint8_t flags,
 
 MQL_EXPORT ssize_t mql_packet_decode(const uint8_t *buf, size_t len, enum mql_version version,
                                      struct mql_packet *ret) {
-        ssize_t n = mql_packet_frame(buf, len);
-        if (n <= 0)
-                return n;
+        if (len == 0)
+                return 0;
 
+        /* The first byte is judged as soon as it is there, so a reader
+         * drops a broken stream before waiting for its declared length. */
         uint8_t type = buf[0] >> 4, flags = buf[0] & 0xF;
         if (version != MQL_V5)
                 version = MQL_V311;
@@ -325,6 +328,10 @@ MQL_EXPORT ssize_t mql_packet_decode(const uint8_t *buf, size_t len, enum mql_ve
         /* MQTT-2.1.3-1: fixed flags of every type but PUBLISH. */
         if (type != MQL_PUBLISH && flags != mql__fixed_flags(type))
                 return -EBADMSG;
+
+        ssize_t n = mql_packet_frame(buf, len);
+        if (n <= 0)
+                return n;
 
         struct rcursor c = rcursor_make(buf, (size_t)n);
         uint32_t rl;

@@ -180,7 +180,8 @@ enum mql_prop_type mql_prop_type(unsigned id);
 /* The property's name as the specification spells it, or NULL. */
 const char *mql_prop_name(unsigned id);
 /* Whether property `id` may appear on `type` packets. For CONNECT `will`
- * selects the Will Properties instead of the CONNECT properties. */
+ * selects the Will Properties instead of the CONNECT properties; with any
+ * other type `will` gives false. */
 bool mql_prop_allowed(unsigned id, enum mql_packet_type type, bool will);
 
 /* ---- Reason codes ----------------------------------------------------- */
@@ -383,7 +384,10 @@ ssize_t mql_packet_frame(const uint8_t *buf, size_t len);
 
 /*
  * Decodes one packet from the start of `buf`. `version` is the protocol
- * version of the connection; a CONNECT carries its own and ignores it.
+ * version of the connection (any value but MQL_V5 means 3.1.1); a CONNECT
+ * carries its own and ignores it. A bad first byte (type 0, reserved flags)
+ * is refused before the rest of the packet has arrived. When a packet has
+ * several faults, the first in byte order decides the error.
  * Returns the bytes consumed (> 0) with *ret filled, 0 if `buf` holds less
  * than one whole packet (*ret untouched), or a negative errno listed at the
  * top of this file. Views in *ret point into `buf`.
