@@ -31,6 +31,8 @@ MQL_EXPORT const char *mql_strerror(int err) {
                 return "Packet too large";
         case ENOTCONN:
                 return "Not connected";
+        case EKEYREJECTED:
+                return "TLS certificate verification failed";
         default:
                 return strerror(err);
         }

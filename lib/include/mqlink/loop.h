@@ -147,9 +147,10 @@ struct mql_loop *mql_loop_source_get_loop(struct mql_loop_source *src);
  * or the negative value a callback returned (the loop stops).
  *   Within an iteration, io and signal sources are dispatched before the
  * timers that are due. A callback's failure ends the iteration at once
- * (what was not dispatched yet is still ready on the next one). Also
- * returns 0 at once, without blocking, when `timeout` is MQL_USEC_INFINITY
- * and nothing is left to wait for (see mql_loop_run()); -EINTR never
+ * (what was not dispatched yet is still ready on the next one). It never
+ * waits when nothing is left to wait for (see mql_loop_run()), so that
+ * MQL_USEC_INFINITY cannot block forever: it returns 0 at once, or 1 if
+ * its deferred calls just disabled the last source. -EINTR never
  * surfaces (a signal that interrupts the wait ends the iteration early);
  * -EBUSY if called from a callback of this loop; or the errno of
  * epoll_wait or of reading a signalfd.

@@ -30,9 +30,11 @@
  *             them.
  * fd() may change while connecting (a resolver's eventfd, then each socket
  * tried in turn): a loop integration re-reads fd() and events() after every
- * call into the transport. fd() is negative (-ENOTCONN) when the transport
- * has none: before connect() and after close(). The fd belongs to the
- * transport: watch it, never close it.
+ * call into the transport. The new fd may carry the number of the one just
+ * closed, yet it is a different file: an epoll user treats any change of
+ * phase as a new fd (EPOLL_CTL_MOD failing with ENOENT means: ADD it). fd()
+ * is negative (-ENOTCONN) when the transport has none: before connect() and
+ * after close(). The fd belongs to the transport: watch it, never close it.
  * events() is what the transport waits for now, as EPOLL* bits: EPOLLIN
  * while resolving, EPOLLOUT while a TCP connection is under way, either one
  * during a TLS handshake; once connected EPOLLIN, plus EPOLLOUT while the
@@ -80,16 +82,16 @@ struct mql_transport {
  * renegotiation is refused.
  */
 struct mql_tls_config {
-        const char *ca_file;  /* PEM bundle; NULL with ca_path NULL: the system store */
-        const char *ca_path;  /* hashed directory (c_rehash) */
+        const char *ca_file;   /* PEM bundle; NULL with ca_path NULL: the system store */
+        const char *ca_path;   /* hashed directory (c_rehash) */
         const char *cert_file; /* client certificate chain (PEM), optional */
         const char *key_file;  /* its key (PEM); NULL: in cert_file */
         /* Name sent as SNI and checked against the certificate; NULL: the
          * URI's host. An IP literal is matched against the certificate's IP
          * addresses and sends no SNI (RFC 6066 §3). */
         const char *server_name;
-        const char *alpn;        /* comma-separated, e.g. "mqtt"; NULL: none */
-        bool insecure;           /* skip peer and host name verification: testing only */
+        const char *alpn; /* comma-separated, e.g. "mqtt"; NULL: none */
+        bool insecure;    /* skip peer and host name verification: testing only */
 };
 
 /*
