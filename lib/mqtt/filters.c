@@ -38,6 +38,10 @@ int mql__filters_decode(struct rcursor *c, bool options, enum mql_version versio
                 int o = filter_read(c, options, &s);
                 if (o < 0)
                         return o;
+                /* MQTT-4.7.3-1: at least one character. Other rules on
+                 * filters are the server's to answer in SUBACK. */
+                if (s.filter.len == 0)
+                        return -EPROTO;
                 /* Reserved bits (MQTT-3.8.3-5; 3.1.1: MQTT-3-8.3-4) and QoS 3
                  * make a Malformed Packet; Retain Handling 3 is a Protocol
                  * Error (MQTT 5 §3.8.3.1). */

@@ -282,6 +282,11 @@ static const struct row rows[] = {
         PKT("SUBACK packet id 0", V5, PROTO, 0x90, 0x00, 0x00, 0x00, 0x00),
         PKT("UNSUBSCRIBE packet id 0", V3, PROTO, 0xA2, 0x00, 0x00, S('a')),
         PKT("UNSUBSCRIBE packet id 0", V5, PROTO, 0xA2, 0x00, 0x00, 0x00, S('a')),
+        /* MQTT-4.7.3-1: a topic filter has at least one character. */
+        PKT("UNSUBSCRIBE empty filter", V3, PROTO, 0xA2, 0x00, 0x01, 0x00, 0x00),
+        PKT("UNSUBSCRIBE second filter empty", V5, PROTO, 0xA2, 0x00, 0x01, 0x00, S('a'), 0x00, 0x00),
+        PKT("SUBSCRIBE empty filter", V3, PROTO, 0x82, 0x00, 0x01, 0x00, 0x00, 0x01),
+        PKT("SUBSCRIBE empty filter", V5, PROTO, 0x82, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01),
         PKT("UNSUBACK packet id 0", V3, PROTO, 0xB0, 0x00, 0x00),
         PKT("UNSUBACK packet id 0", V5, PROTO, 0xB0, 0x00, 0x00, 0x00, 0x00),
 
