@@ -78,41 +78,56 @@ void mql__pub_reset_aliases(struct mql_session *s) {
                 }
 }
 
-/* Picks the outbound alias for a topic: returns the alias and whether the
- * topic must still be sent (first use), or 0 for "no alias". Aliases are
- * handed out first come, first served, and kept for the connection. */
-static uint16_t out_alias(struct mql_session *s, const char *topic, size_t len, bool *ret_send) {
-        uint16_t max = s->server_topic_alias_maximum;
+static bool aliases_on(struct mql_session *s) {
+        return s->outbound_topic_aliases && s->version == MQL_V5 &&
+               s->server_topic_alias_maximum > 0;
+}
 
-        if (!s->outbound_topic_aliases || s->version != MQL_V5 || max == 0)
+/* The alias already given to a topic on this connection, or 0. */
+static uint16_t alias_find(struct mql_session *s, const char *topic, size_t len) {
+        if (!s->out_aliases)
                 return 0;
+        for (uint16_t a = 1; a < s->out_alias_next; a++)
+                if (s->out_aliases[a].len == len && memcmp(s->out_aliases[a].topic, topic, len) == 0)
+                        return a;
+        return 0;
+}
+
+/* Gives the next free alias to a topic, first come first served, for the
+ * rest of the connection; 0 when all are taken. */
+static uint16_t alias_add(struct mql_session *s, const char *topic, size_t len) {
         if (!s->out_aliases) {
-                s->out_aliases = calloc((size_t)max + 1, sizeof(struct alias));
+                s->out_aliases = calloc((size_t)s->server_topic_alias_maximum + 1,
+                                        sizeof(struct alias));
                 if (!s->out_aliases)
                         return 0;
                 s->out_alias_next = 1;
         }
-        for (uint16_t a = 1; a < s->out_alias_next; a++)
-                if (s->out_aliases[a].len == len && memcmp(s->out_aliases[a].topic, topic, len) == 0) {
-                        *ret_send = false;
-                        return a;
-                }
-        if (s->out_alias_next > max)
+        if (s->out_alias_next > s->server_topic_alias_maximum)
                 return 0;
         char *t = strndup(topic, len);
         if (!t)
                 return 0;
         uint16_t a = s->out_alias_next++;
         s->out_aliases[a] = (struct alias){ t, len };
-        *ret_send = true;
         return a;
 }
 
+static bool fits(struct mql_session *s, const struct mql_packet *p) {
+        ssize_t n = mql_packet_size(p, s->version);
+        return n > 0 && (!s->server_maximum_packet_size ||
+                         (size_t)n <= s->server_maximum_packet_size);
+}
+
+/*
+ * Sends a PUBLISH, with a Topic Alias where the broker offers them and the
+ * packet still fits its Maximum Packet Size (MQTT-3.1.2-24): the alias
+ * property adds 3 bytes, so a new alias is only taken when it fits.
+ */
 static int send_publish(struct mql_session *s, const struct mql_message *msg, uint16_t id,
                         bool dup) {
         struct mql_packet p = { .type = MQL_PUBLISH };
         struct mql_prop alias = { .id = MQL_PROP_TOPIC_ALIAS };
-        bool send_topic = true;
 
         p.publish = (struct mql_publish){
                 .dup = dup,
@@ -123,12 +138,23 @@ static int send_publish(struct mql_session *s, const struct mql_message *msg, ui
                 .props = msg->props,
                 .payload = msg->payload,
         };
-        alias.u32 = out_alias(s, msg->topic.ptr, msg->topic.len, &send_topic);
-        if (alias.u32) {
-                p.publish.props.list = &alias;
-                p.publish.props.count = 1;
-                if (!send_topic)
-                        p.publish.topic = (struct mql_str){ "", 0 };
+        if (!aliases_on(s))
+                return mql__session_send(s, &p);
+
+        struct mql_packet q = p;
+        q.publish.props.list = &alias;
+        q.publish.props.count = 1;
+        /* Sized with a stand-in alias: every alias takes the same 3 bytes. */
+        alias.u32 = 1;
+        uint16_t known = alias_find(s, msg->topic.ptr, msg->topic.len);
+        if (known) {
+                alias.u32 = known;
+                q.publish.topic = (struct mql_str){ "", 0 };
+                return mql__session_send(s, fits(s, &q) ? &q : &p);
+        }
+        if (fits(s, &q) && (known = alias_add(s, msg->topic.ptr, msg->topic.len))) {
+                alias.u32 = known;
+                return mql__session_send(s, &q);
         }
         return mql__session_send(s, &p);
 }
@@ -151,13 +177,76 @@ static int send_outmsg(struct mql_session *s, struct outmsg *m) {
         return r;
 }
 
+static int send_ack(struct mql_session *s, enum mql_packet_type type, uint16_t id,
+                    uint8_t reason) {
+        struct mql_packet p = { .type = type };
+        p.ack.packet_id = id;
+        p.ack.reason_code = s->version == MQL_V5 ? reason : 0;
+        return mql__session_send(s, &p);
+}
+
+/* Messages in flight count against the broker's Receive Maximum
+ * (MQTT-3.3.4-7), except those held back after a reconnect. */
 static bool window_open(struct mql_session *s) {
-        return s->inflight.count < s->server_receive_maximum;
+        return s->inflight.count - s->held < s->server_receive_maximum;
+}
+
+/* What the broker's CONNACK allows (MQTT-3.2.2-11, MQTT-3.2.2-14). */
+static int check_allowed(struct mql_session *s, const struct mql_message *msg) {
+        if (msg->qos > s->server_maximum_qos || (msg->retain && !s->server_retain_available))
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+/* The size of the PUBLISH without aliases against the broker's Maximum
+ * Packet Size (MQTT-3.1.2-24 applies to what we send). */
+static int check_size(struct mql_session *s, const struct mql_message *msg) {
+        struct mql_packet p = { .type = MQL_PUBLISH };
+        p.publish = (struct mql_publish){ .qos = msg->qos, .topic = msg->topic,
+                                          .packet_id = 1, .props = msg->props,
+                                          .payload = msg->payload };
+        ssize_t n = mql_packet_size(&p, s->version);
+        if (n < 0)
+                return (int)n;
+        if (s->server_maximum_packet_size && (size_t)n > s->server_maximum_packet_size)
+                return -EMSGSIZE;
+        return 0;
+}
+
+/* Resends what a reconnect held back, oldest first, as the window opens. */
+static int flush_held(struct mql_session *s) {
+        for (struct outmsg *m = s->inflight.head; m && s->held && window_open(s); m = m->next) {
+                if (!m->held)
+                        continue;
+                int r = m->released ? send_ack(s, MQL_PUBREL, m->packet_id, 0) : send_outmsg(s, m);
+                if (r < 0)
+                        return r;
+                m->held = false;
+                s->held--;
+        }
+        return 0;
 }
 
 int mql__pub_flush(struct mql_session *s) {
-        while (s->state == MQL_SESSION_CONNECTED && s->queue.head) {
+        if (s->state != MQL_SESSION_CONNECTED)
+                return 0;
+        int r = flush_held(s);
+        if (r < 0 || s->held)
+                return r;
+
+        while (s->queue.head) {
                 struct outmsg *m = s->queue.head;
+                struct mql_message v = msg_view(m);
+
+                /* Queued while we did not know this broker's limits: what it
+                 * cannot take completes with an error instead of being sent. */
+                r = check_allowed(s, &v);
+                if (r == 0)
+                        r = check_size(s, &v);
+                if (r < 0) {
+                        complete(s, q_unlink(&s->queue, &s->queue.head), r);
+                        continue;
+                }
                 if (m->qos > 0 && !window_open(s))
                         break;
                 if (m->qos > 0 && !m->packet_id) {
@@ -165,7 +254,7 @@ int mql__pub_flush(struct mql_session *s) {
                         if (!m->packet_id)
                                 break;
                 }
-                int r = send_outmsg(s, m);
+                r = send_outmsg(s, m);
                 if (r < 0)
                         return r;
                 q_unlink(&s->queue, &s->queue.head);
@@ -177,25 +266,19 @@ int mql__pub_flush(struct mql_session *s) {
         return 0;
 }
 
-static int send_ack(struct mql_session *s, enum mql_packet_type type, uint16_t id,
-                    uint8_t reason) {
-        struct mql_packet p = { .type = type };
-        p.ack.packet_id = id;
-        p.ack.reason_code = s->version == MQL_V5 ? reason : 0;
-        return mql__session_send(s, &p);
-}
-
 void mql__pub_resume(struct mql_session *s, bool session_present) {
         if (session_present) {
                 /* MQTT-4.4.0-1: resend in the original order, PUBLISH with
-                 * DUP (MQTT-3.3.1-1) and PUBREL as they were. */
+                 * DUP (MQTT-3.3.1-1) and PUBREL as they were, as far as the
+                 * broker's new Receive Maximum allows (a QoS 2 message counts
+                 * until PUBCOMP, MQTT-3.3.4-7); the rest as acks make room. */
                 for (struct outmsg *m = s->inflight.head; m; m = m->next)
-                        if (m->released)
-                                (void)send_ack(s, MQL_PUBREL, m->packet_id, 0);
-                        else
-                                (void)send_outmsg(s, m);
+                        m->held = true;
+                s->held = s->inflight.count;
+                (void)flush_held(s);
                 return;
         }
+        s->held = 0;
 
         /* The broker forgot us: what it acknowledged with PUBREC it owns
          * (delivered once already), the rest is ours to send again or fail. */
@@ -210,6 +293,7 @@ void mql__pub_resume(struct mql_session *s, bool session_present) {
                         id_clear(s->ids_used, m->packet_id);
                         m->packet_id = 0;
                         m->sent = false;
+                        m->held = false;
                         q_push(&again, m);
                 }
         }
@@ -234,13 +318,6 @@ void mql__pub_free_all(struct mql_session *s) {
                 complete(s, q_unlink(&s->queue, &s->queue.head), -ECANCELED);
 }
 
-/* What the broker's CONNACK allows (MQTT-3.2.2-11, MQTT-3.2.2-14). */
-static int check_allowed(struct mql_session *s, const struct mql_message *msg) {
-        if (msg->qos > s->server_maximum_qos || (msg->retain && !s->server_retain_available))
-                return -EOPNOTSUPP;
-        return 0;
-}
-
 static int check_message(struct mql_session *s, const struct mql_message *msg) {
         struct mql_prop p;
 
@@ -257,21 +334,6 @@ static int check_message(struct mql_session *s, const struct mql_message *msg) {
                 return -EINVAL;
         ssize_t n = mql__props_size(&msg->props, MQL_PUBLISH, false);
         return n < 0 ? (int)n : 0;
-}
-
-/* The size of the PUBLISH without aliases, for the broker's Maximum Packet
- * Size (MQTT-3.1.2-24 applies to what we send). */
-static int check_size(struct mql_session *s, const struct mql_message *msg) {
-        struct mql_packet p = { .type = MQL_PUBLISH };
-        p.publish = (struct mql_publish){ .qos = msg->qos, .topic = msg->topic,
-                                          .packet_id = 1, .props = msg->props,
-                                          .payload = msg->payload };
-        ssize_t n = mql_packet_size(&p, s->version);
-        if (n < 0)
-                return (int)n;
-        if (s->server_maximum_packet_size && (size_t)n > s->server_maximum_packet_size)
-                return -EMSGSIZE;
-        return 0;
 }
 
 static struct outmsg *outmsg_new(const struct mql_message *msg, size_t props_len,
@@ -317,7 +379,7 @@ MQL_EXPORT int mql_session_publish(struct mql_session *s, const struct mql_messa
                 return -ENOBUFS;
 
         /* QoS 0 with nothing waiting before it: straight to the output. */
-        if (connected && msg->qos == 0 && !s->queue.head) {
+        if (connected && msg->qos == 0 && !s->queue.head && !s->held) {
                 r = send_publish(s, msg, 0, false);
                 if (r < 0)
                         return r;
@@ -327,7 +389,8 @@ MQL_EXPORT int mql_session_publish(struct mql_session *s, const struct mql_messa
                 return 0;
         }
 
-        bool now = connected && !s->queue.head && (msg->qos == 0 || window_open(s));
+        bool now = connected && !s->queue.head && !s->held &&
+                   (msg->qos == 0 || window_open(s));
         size_t props_len = (size_t)mql__props_size(&msg->props, MQL_PUBLISH, false);
         size_t bytes = msg->topic.len + props_len + msg->payload.len;
         if (!now && (s->queue.count >= s->queue_max_messages ||
@@ -352,6 +415,16 @@ MQL_EXPORT int mql_session_publish(struct mql_session *s, const struct mql_messa
         return m->packet_id;
 }
 
+/* Takes an acknowledged message out of the in-flight list. */
+static struct outmsg *take_inflight(struct mql_session *s, struct outmsg **pp) {
+        struct outmsg *m = q_unlink(&s->inflight, pp);
+        if (m->held) {
+                m->held = false;
+                s->held--;
+        }
+        return m;
+}
+
 int mql__pub_on_ack(struct mql_session *s, const struct mql_packet *p) {
         const struct mql_ack *a = &p->ack;
         struct outmsg **pp = q_find(&s->inflight, a->packet_id);
@@ -361,7 +434,7 @@ int mql__pub_on_ack(struct mql_session *s, const struct mql_packet *p) {
         case MQL_PUBACK:
                 if (!m || m->qos != 1)
                         goto unknown;
-                complete(s, q_unlink(&s->inflight, pp), a->reason_code);
+                complete(s, take_inflight(s, pp), a->reason_code);
                 break;
         case MQL_PUBREC:
                 if (!m || m->qos != 2) {
@@ -370,15 +443,19 @@ int mql__pub_on_ack(struct mql_session *s, const struct mql_packet *p) {
                                         MQL_RC_PACKET_IDENTIFIER_NOT_FOUND);
                 }
                 if (a->reason_code >= 0x80) {
-                        complete(s, q_unlink(&s->inflight, pp), a->reason_code);
+                        complete(s, take_inflight(s, pp), a->reason_code);
                         break;
+                }
+                if (m->held) {
+                        m->held = false;
+                        s->held--;
                 }
                 m->released = true;
                 return send_ack(s, MQL_PUBREL, a->packet_id, 0);
         default: /* PUBCOMP */
                 if (!m || !m->released)
                         goto unknown;
-                complete(s, q_unlink(&s->inflight, pp), a->reason_code);
+                complete(s, take_inflight(s, pp), a->reason_code);
                 break;
         }
         return mql__pub_flush(s);

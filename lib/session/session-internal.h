@@ -15,6 +15,8 @@ struct outmsg {
         bool retain;
         bool released; /* QoS 2: PUBREC received, PUBREL sent */
         bool sent;     /* sent at least once: a resend carries DUP */
+        bool held;     /* in flight but not resent yet after a reconnect: the
+                          broker's new Receive Maximum holds it back */
         mql_publish_fn cb;
         void *userdata;
         size_t topic_len;
@@ -39,6 +41,7 @@ struct pending_op {
         enum mql_packet_type type;
         mql_subscribe_fn cb;
         void *userdata;
+        size_t n_filters; /* the ack must carry as many reason codes */
         size_t len;
         uint8_t bytes[];
 };
@@ -47,6 +50,9 @@ struct pending_op {
  * reconnect finds no session on the broker. */
 struct sub_group {
         struct sub_group *next;
+        uint16_t pending_id; /* its SUBSCRIBE still awaits SUBACK: on a
+                                session-less reconnect that SUBSCRIBE is
+                                sent again, not this group */
         size_t props_len;
         uint8_t *props; /* owned: the SUBSCRIBE property block */
         size_t count;
@@ -111,7 +117,9 @@ struct mql_session {
         struct msgq inflight; /* sent, in send order (MQTT-4.4.0-1) */
         uint16_t next_id;
         uint64_t ids_used[ID_WORDS];
-        struct pending_op *ops;
+        struct pending_op *ops; /* FIFO: resent in the order first sent */
+        struct pending_op **ops_tailp;
+        size_t held; /* in-flight messages with `held` set */
 
         /* inbound */
         uint64_t rx_qos2[ID_WORDS];   /* PUBREC sent or due, PUBREL awaited */

@@ -120,6 +120,10 @@ static int copy_config(struct mql_session *s, const struct mql_session_config *c
         s->client_id = strdup(cfg->client_id ? cfg->client_id : "");
         if (!s->client_id)
                 return -ENOMEM;
+        /* MQTT-3.1.3-7: a 3.1.1 server has nothing to resume for a client
+         * without an id. */
+        if (s->version == MQL_V311 && !s->client_id[0] && !cfg->clean_start)
+                return -EINVAL;
         c->version = s->version;
         c->clean_start = cfg->clean_start;
         c->keepalive = cfg->keepalive;
@@ -200,6 +204,7 @@ MQL_EXPORT int mql_session_new(const struct mql_session_config *cfg, struct mql_
                 return -ENOMEM;
         s->queue.tailp = &s->queue.head;
         s->inflight.tailp = &s->inflight.head;
+        s->ops_tailp = &s->ops;
         s->next_id = 1;
         s->server_receive_maximum = UINT16_MAX;
         s->server_maximum_qos = 2;
@@ -539,9 +544,11 @@ MQL_EXPORT uint64_t mql_session_next_tick(struct mql_session *s) {
         }
 }
 
+/* A silent broker is presumed gone: nothing is sent (0x8D "Keep Alive
+ * timeout" is the server's code, MQTT 5 §3.14.2.1), the caller closes. */
 static void emit_close(struct mql_session *s, int err) {
         struct mql_event ev = { .type = MQL_EVENT_CLOSE, .error = err };
-        mql__session_fail(s, err, MQL_RC_KEEP_ALIVE_TIMEOUT);
+        s->state = MQL_SESSION_DISCONNECTING;
         mql__session_emit(s, &ev);
 }
 

@@ -45,7 +45,7 @@ static void forget_filter(struct mql_session *s, const char *f, size_t len) {
 }
 
 static int remember(struct mql_session *s, const struct mql_subscription *subs, size_t n,
-                    const struct mql_props *props) {
+                    const struct mql_props *props, uint16_t pending_id) {
         struct sub_group *g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
@@ -72,6 +72,7 @@ static int remember(struct mql_session *s, const struct mql_subscription *subs, 
                 g->entries[i].opts = subs[i];
                 g->count++;
         }
+        g->pending_id = pending_id;
         g->next = s->subs;
         s->subs = g;
         return 0;
@@ -91,15 +92,16 @@ static int start_op(struct mql_session *s, const struct mql_packet *p, mql_subsc
         if (!op)
                 return -ENOMEM;
         *op = (struct pending_op){ .packet_id = p->subscribe.packet_id, .type = p->type,
-                                   .cb = cb, .userdata = userdata, .len = (size_t)n };
+                                   .cb = cb, .userdata = userdata,
+                                   .n_filters = p->subscribe.filters.count, .len = (size_t)n };
         (void)mql_packet_encode(p, s->version, op->bytes, op->len);
         int r = mql__buf_append(&s->out, op->bytes, op->len);
         if (r < 0) {
                 free(op);
                 return r;
         }
-        op->next = s->ops;
-        s->ops = op;
+        *s->ops_tailp = op;
+        s->ops_tailp = &op->next;
         return 0;
 }
 
@@ -138,7 +140,7 @@ MQL_EXPORT int mql_session_subscribe(struct mql_session *s, const struct mql_sub
                 p.subscribe.props = *props;
         r = start_op(s, &p, cb, userdata);
         if (r >= 0)
-                r = remember(s, subs, n, props);
+                r = remember(s, subs, n, props, p.subscribe.packet_id);
         if (r < 0)
                 id_clear(s->ids_used, p.subscribe.packet_id);
         return r < 0 ? r : 0;
@@ -204,8 +206,18 @@ int mql__sub_on_ack(struct mql_session *s, const struct mql_packet *p) {
                 struct pending_op *op = *pp;
                 if (op->packet_id != a->packet_id || op->type != want)
                         continue;
+                /* One reason code per filter (MQTT-3.9.3-1, MQTT-3.11.3-1);
+                 * a 3.1.1 UNSUBACK has none. */
+                bool no_codes = s->version == MQL_V311 && p->type == MQL_UNSUBACK;
+                if (!no_codes && a->reasons.len != op->n_filters)
+                        return mql__session_fail(s, -EPROTO, MQL_RC_PROTOCOL_ERROR);
                 *pp = op->next;
+                if (s->ops_tailp == &op->next)
+                        s->ops_tailp = pp;
                 id_clear(s->ids_used, op->packet_id);
+                for (struct sub_group *g = s->subs; g; g = g->next)
+                        if (g->pending_id == op->packet_id)
+                                g->pending_id = 0;
                 if (p->type == MQL_SUBACK)
                         forget_refused(s, op, &a->reasons);
                 if (op->cb) {
@@ -249,16 +261,17 @@ void mql__sub_resume(struct mql_session *s, bool session_present) {
                 (void)mql__buf_append(&s->out, op->bytes, op->len);
         if (session_present)
                 return;
-        /* New ops are pushed at the head; the ones just walked stay valid. */
-        struct sub_group *groups = s->subs;
-        for (struct sub_group *g = groups; g; g = g->next)
-                resubscribe(s, g);
+        /* Groups whose own SUBSCRIBE went again just above are covered. */
+        for (struct sub_group *g = s->subs; g; g = g->next)
+                if (!g->pending_id)
+                        resubscribe(s, g);
 }
 
 void mql__sub_free_all(struct mql_session *s) {
         while (s->ops) {
                 struct pending_op *op = s->ops;
                 s->ops = op->next;
+                s->ops_tailp = &s->ops;
                 if (op->cb)
                         op->cb(s, NULL, 0, -ECANCELED, op->userdata);
                 free(op);

@@ -73,7 +73,8 @@ enum mql_event_type {
         MQL_EVENT_AUTH,
         /* The session wants the connection closed now: `error` is
          * -ETIMEDOUT (no packet within 1.5 × keepalive, or no CONNACK within
-         * connect_timeout), -EBADMSG or -EPROTO. */
+         * connect_timeout). Bytes the broker got wrong are reported by
+         * mql_session_receive()'s return value instead. */
         MQL_EVENT_CLOSE,
 };
 
@@ -98,7 +99,9 @@ typedef void (*mql_session_event_fn)(struct mql_session *s, const struct mql_eve
  * PUBACK, QoS 2 PUBCOMP), the broker's MQTT 5 reason code (>= 0x80 means
  * refused; 0x10 "No matching subscribers" is a success), or a negative errno:
  * -ECANCELED (session freed, or in-flight state dropped by the broker with
- * the "fail" policy), -EMSGSIZE (larger than the broker allows),
+ * the "fail" policy; a QoS 2 message the broker already acknowledged with
+ * PUBREC is the broker's and completes with 0 under either policy,
+ * MQTT-4.3.3-8), -EMSGSIZE (larger than the broker allows),
  * -EOPNOTSUPP (QoS above the broker's Maximum QoS, or retain where
  * unavailable).
  */
@@ -106,8 +109,10 @@ typedef void (*mql_publish_fn)(struct mql_session *s, uint16_t packet_id, int re
                                void *userdata);
 
 /* SUBACK / UNSUBACK: one reason code per filter, in order (granted QoS 0-2
- * or >= 0x80 failure; MQTT 5 UNSUBACK codes). `reasons` is NULL with `error`
- * -ECANCELED when the session is freed first. */
+ * or >= 0x80 failure; MQTT 5 UNSUBACK codes; n = 0 for a 3.1.1 UNSUBACK,
+ * which carries none). `reasons` is NULL with `error` -ECANCELED when the
+ * session is freed first. An ack with the wrong number of codes is a
+ * protocol error (mql_session_receive() returns -EPROTO). */
 typedef void (*mql_subscribe_fn)(struct mql_session *s, const uint8_t *reasons, size_t n,
                                  int error, void *userdata);
 
@@ -190,8 +195,12 @@ void mql_session_tick(struct mql_session *s, uint64_t now_ms);
  * on the next connection. `cb` (may be NULL) tells the outcome. Returns the
  * packet identifier (> 0) for QoS 1/2 once assigned, 0 for QoS 0 or a
  * message still waiting, or -EINVAL (bad topic or QoS, properties not
- * allowed), -ENOBUFS (queue or output bound reached), -EMSGSIZE, -ENOMEM.
- * On error `cb` is not called.
+ * allowed), -ENOBUFS (queue or output bound reached), -EMSGSIZE, -EOPNOTSUPP
+ * (connected to a broker whose Maximum QoS or Retain Available refuses it),
+ * -ENOMEM. On error `cb` is not called. A QoS 0 message sent at once has its
+ * `cb` called before this returns. Messages queued offline are checked
+ * against the broker's limits once its CONNACK is in, and complete with
+ * -EMSGSIZE or -EOPNOTSUPP instead of being sent.
  */
 int mql_session_publish(struct mql_session *s, const struct mql_message *msg, mql_publish_fn cb,
                         void *userdata);
