@@ -610,6 +610,10 @@ MQL_EXPORT enum mql_session_state mql_session_get_state(struct mql_session *s) {
         return s->state;
 }
 
+MQL_EXPORT void *mql_session_get_userdata(struct mql_session *s) {
+        return s->userdata;
+}
+
 MQL_EXPORT const char *mql_session_get_client_id(struct mql_session *s) {
         return s->client_id;
 }

@@ -230,6 +230,8 @@ int mql_session_auth(struct mql_session *s, uint8_t reason, const struct mql_pro
 int mql_session_disconnect(struct mql_session *s, uint8_t reason, const struct mql_props *props);
 
 enum mql_session_state mql_session_get_state(struct mql_session *s);
+/* The config's `userdata`. */
+void *mql_session_get_userdata(struct mql_session *s);
 /* The client id in use (the broker's Assigned Client Identifier once known).
  * Valid until the next call into the session. */
 const char *mql_session_get_client_id(struct mql_session *s);
