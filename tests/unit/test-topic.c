@@ -277,7 +277,7 @@ static void test_match_exhaustive(void **state) {
                 for (size_t i = 0; i < flen; i++)
                         fcount *= strlen(falpha);
                 for (size_t fi = 0; fi < fcount; fi++) {
-                        char f[5];
+                        char f[8]; /* 5 used; room for GCC -O3 range analysis */
                         nth_string(f, flen, falpha, fi);
                         if (mql_topic_filter_check(f, flen) != 0)
                                 continue;
@@ -287,7 +287,7 @@ static void test_match_exhaustive(void **state) {
                                 for (size_t i = 0; i < nlen; i++)
                                         ncount *= strlen(nalpha);
                                 for (size_t ni = 0; ni < ncount; ni++) {
-                                        char n[5];
+                                        char n[8];
                                         nth_string(n, nlen, nalpha, ni);
                                         assert_int_equal(mql_topic_name_check(n, nlen), 0);
                                         bool want = ref_matches(f, flen, n, nlen);
