@@ -5,7 +5,13 @@
 
 #include <mqlink/packet.h>
 
+#include "util/buf.h"
 #include "util/cursor.h"
+
+/* Encodes p at the end of `out`, planning it once (mql_packet_size() and
+ * mql_packet_encode() in one). Returns the bytes added or a negative errno. */
+ssize_t mql__packet_append(const struct mql_packet *p, enum mql_version version,
+                           struct mql__buf *out);
 
 /* Reads a Property Length and the property block after it from c, checks
  * every property (type, allowed on `type`/`will`, repetition, range) and

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "util/buf.h"
 #include "util/macro.h"
 
 /*
@@ -313,6 +314,18 @@ static uint8_t fixed_header(const struct mql_packet *p) {
         return (uint8_t)(p->type << 4 | flags);
 }
 
+static ssize_t write_planned(const struct plan *pl, const struct mql_packet *p, uint8_t *buf,
+                             size_t n) {
+        struct wcursor c = wcursor_make(buf, n);
+        put_u8(&c, fixed_header(p));
+        put_varint(&c, (uint32_t)pl->body);
+        write_body(&c, pl, p);
+        /* plan() and write_body() must agree byte for byte. */
+        if (c.overflow || c.pos != n)
+                return -EINVAL;
+        return (ssize_t)n;
+}
+
 MQL_EXPORT ssize_t mql_packet_encode(const struct mql_packet *p, enum mql_version version,
                                      uint8_t *buf, size_t cap) {
         struct plan pl;
@@ -321,14 +334,21 @@ MQL_EXPORT ssize_t mql_packet_encode(const struct mql_packet *p, enum mql_versio
                 return n;
         if ((size_t)n > cap)
                 return -ENOBUFS;
+        return write_planned(&pl, p, buf, (size_t)n);
+}
 
-        struct wcursor c = wcursor_make(buf, (size_t)n);
-        put_u8(&c, fixed_header(p));
-        put_varint(&c, (uint32_t)pl.body);
-        write_body(&c, &pl, p);
-        /* plan() and write_body() must agree byte for byte. */
-        if (c.overflow || c.pos != (size_t)n)
-                return -EINVAL;
+ssize_t mql__packet_append(const struct mql_packet *p, enum mql_version version,
+                           struct mql__buf *out) {
+        struct plan pl;
+        ssize_t n = plan(&pl, p, version);
+        if (n < 0)
+                return n;
+        uint8_t *w = mql__buf_reserve(out, (size_t)n);
+        if (!w)
+                return -ENOMEM;
+        n = write_planned(&pl, p, w, (size_t)n);
+        if (n > 0)
+                buf_commit(out, (size_t)n);
         return n;
 }
 

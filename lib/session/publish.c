@@ -201,6 +201,11 @@ static int check_allowed(struct mql_session *s, const struct mql_message *msg) {
 /* The size of the PUBLISH without aliases against the broker's Maximum
  * Packet Size (MQTT-3.1.2-24 applies to what we send). */
 static int check_size(struct mql_session *s, const struct mql_message *msg) {
+        /* The common case needs no sizing: no limit from the broker, no
+         * properties, and a payload far below the protocol's limit. */
+        if (!s->server_maximum_packet_size && mql__props_empty(&msg->props) &&
+            msg->payload.len < MQL_MAX_REMAINING_LENGTH - 2 * 65536)
+                return 0;
         struct mql_packet p = { .type = MQL_PUBLISH };
         p.publish = (struct mql_publish){ .qos = msg->qos, .topic = msg->topic,
                                           .packet_id = 1, .props = msg->props,

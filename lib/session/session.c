@@ -257,17 +257,8 @@ void mql__session_emit(struct mql_session *s, const struct mql_event *ev) {
 
 /* Encodes a packet at the end of the output. */
 int mql__session_send(struct mql_session *s, const struct mql_packet *p) {
-        ssize_t n = mql_packet_size(p, s->version);
-        if (n < 0)
-                return (int)n;
-        uint8_t *w = mql__buf_reserve(&s->out, (size_t)n);
-        if (!w)
-                return -ENOMEM;
-        n = mql_packet_encode(p, s->version, w, (size_t)n);
-        if (n < 0)
-                return (int)n;
-        buf_commit(&s->out, (size_t)n);
-        return 0;
+        ssize_t n = mql__packet_append(p, s->version, &s->out);
+        return n < 0 ? (int)n : 0;
 }
 
 /*
