@@ -24,6 +24,7 @@ struct mql_client {
         bool was_connected;
         bool reconnect;
         bool more_input; /* read budget spent with data left */
+        bool in_step;    /* inside step(): a callback must not re-enter it */
         int error;       /* why the connection is going down */
         unsigned attempt;
         uint64_t deadline; /* µs: WAITING → next attempt; CONNECTING → give up */

@@ -246,6 +246,8 @@ static void begin_attempt(struct mql_client *c) {
         c->error = 0;
         c->deadline = mql__now_usec() + (uint64_t)c->connect_timeout_ms * 1000u;
         emit_state(c, MQL_CLIENT_CONNECTING, 0);
+        if (c->state != MQL_CLIENT_CONNECTING)
+                return; /* the callback stopped us */
         if (c->factory)
                 r = c->factory(uri, c->factory_userdata, &c->t);
         else
@@ -354,8 +356,18 @@ static void step(struct mql_client *c) {
                 connection_down(c, -ETIMEDOUT);
 }
 
-MQL_EXPORT int mql_client_process(struct mql_client *c) {
+/* step() runs callbacks; one that calls back into the client leaves the
+ * rest to the step under way instead of nesting another. */
+static void run_step(struct mql_client *c) {
+        if (c->in_step)
+                return;
+        c->in_step = true;
         step(c);
+        c->in_step = false;
+}
+
+MQL_EXPORT int mql_client_process(struct mql_client *c) {
+        run_step(c);
         mql__client_sync(c);
         return 0;
 }
@@ -366,7 +378,7 @@ MQL_EXPORT int mql_client_start(struct mql_client *c) {
         c->stopping = false;
         c->attempt = 0;
         begin_attempt(c);
-        step(c);
+        run_step(c);
         mql__client_sync(c);
         return 0;
 }
@@ -375,9 +387,13 @@ MQL_EXPORT int mql_client_disconnect(struct mql_client *c, uint8_t reason) {
         if (c->state == MQL_CLIENT_STOPPED)
                 return -ENOTCONN;
         c->stopping = true;
-        if (c->state == MQL_CLIENT_CONNECTED &&
-            mql_session_disconnect(c->session, reason, NULL) == 0) {
-                step(c); /* writes it, and closes once written */
+        /* Once CONNECT is out, DISCONNECT may follow it even before CONNACK
+         * (MQTT 5 §3.1.4): without it the broker would publish the will. */
+        if (c->transport_up && mql_session_disconnect(c->session, reason, NULL) == 0) {
+                if (c->in_step)
+                        c->more_input = true; /* the step under way writes it */
+                else
+                        run_step(c); /* writes it, and closes once written */
         } else
                 connection_down(c, 0);
         mql__client_sync(c);

@@ -387,15 +387,15 @@ static int on_connack(struct mql_session *s, const struct mql_connack *ca) {
         adopt_connack(s, ca);
         s->state = MQL_SESSION_CONNECTED;
         s->first_connack_done = true;
-        /* MQTT-4.4.0-1: first what was in flight, in order, then the rest. */
+        /* MQTT-4.4.0-1: first what was in flight, in order, then the rest.
+         * The event comes between the two, so that the user sees CONNECTED
+         * before any completion of a queued message, and whatever it
+         * publishes then lines up behind the queue. */
         mql__pub_resume(s, ca->session_present);
         mql__sub_resume(s, ca->session_present);
-        int r = mql__pub_flush(s);
-        if (r < 0)
-                return r;
         ev.type = MQL_EVENT_CONNECTED;
         mql__session_emit(s, &ev);
-        return 0;
+        return mql__pub_flush(s);
 }
 
 static int on_packet(struct mql_session *s, const struct mql_packet *p) {
