@@ -78,6 +78,7 @@ struct mql_session {
         uint16_t keepalive;
         uint32_t session_expiry;
         uint16_t receive_maximum;
+        uint16_t max_inflight; /* 0: no cap of ours */
         uint32_t maximum_packet_size;
         uint16_t topic_alias_maximum;
         bool outbound_topic_aliases;

@@ -34,6 +34,7 @@
 #define DEFAULT_QUEUE_MESSAGES 1000
 #define DEFAULT_QUEUE_BYTES (16u << 20)
 #define DEFAULT_MAX_OUTPUT (64u << 20)
+#define DEFAULT_V311_INFLIGHT 20
 
 static void *memdup_or_null(const void *p, size_t n) {
         if (n == 0)
@@ -173,6 +174,9 @@ static int copy_config(struct mql_session *s, const struct mql_session_config *c
         s->keepalive = cfg->keepalive;
         s->session_expiry = cfg->session_expiry;
         s->receive_maximum = cfg->receive_maximum ? cfg->receive_maximum : UINT16_MAX;
+        s->max_inflight = cfg->max_inflight ? cfg->max_inflight
+                          : s->version == MQL_V311 ? DEFAULT_V311_INFLIGHT
+                                                   : 0;
         s->maximum_packet_size = cfg->maximum_packet_size;
         s->topic_alias_maximum = s->version == MQL_V5 ? cfg->topic_alias_maximum : 0;
         s->outbound_topic_aliases = cfg->outbound_topic_aliases;
@@ -369,6 +373,8 @@ static void adopt_connack(struct mql_session *s, const struct mql_connack *ca) {
                 }
         }
         s->stats.server_receive_maximum = s->server_receive_maximum;
+        if (s->max_inflight && s->max_inflight < s->server_receive_maximum)
+                s->server_receive_maximum = s->max_inflight;
         s->stats.server_maximum_packet_size = s->server_maximum_packet_size;
 }
 

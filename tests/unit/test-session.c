@@ -1627,6 +1627,39 @@ static void test_v5_server_receive_maximum(void **state) {
 }
 
 /* QoS 0 is not counted against Receive Maximum (§4.9). */
+/* 3.1.1 cannot carry a Receive Maximum; the session caps its own window at
+ * 20 (mosquitto's max_inflight_messages default), or at max_inflight. */
+static void check_own_window(struct mql_session_config cfg, const uint8_t *connack, size_t n,
+                             size_t want) {
+        struct harness *h = h_new(cfg);
+        struct mql_session_stats st;
+        struct mql_publish p;
+
+        h_connect_with(h, connack, n);
+        for (int i = 0; i < 25; i++)
+                assert_true(pub(h, "t/a", "x", 1, false, NULL) >= 0);
+        for (size_t i = 0; i < want; i++)
+                next_publish(h, &p);
+        expect_no_output(h);
+        get_stats(h, &st);
+        assert_int_equal(st.inflight, want);
+        assert_int_equal(st.queued, 25 - want);
+        h_free(h);
+}
+
+static void test_v311_own_inflight_window(void **state) {
+        static const uint8_t connack[] = { 0x20, 0x02, 0x00, 0x00 };
+        check_own_window(base_config(MQL_V311), connack, sizeof(connack), 20);
+}
+
+static void test_v5_max_inflight_below_receive_maximum(void **state) {
+        /* Broker: Receive Maximum 10; ours: 4. */
+        static const uint8_t connack[] = { 0x20, 0x06, 0x00, 0x00, 0x03, 0x21, 0x00, 0x0A };
+        struct mql_session_config cfg = base_config(MQL_V5);
+        cfg.max_inflight = 4;
+        check_own_window(cfg, connack, sizeof(connack), 4);
+}
+
 static void test_v5_receive_maximum_qos0_passes(void **state) {
         struct harness *h = h_new(base_config(MQL_V5));
 
@@ -3111,6 +3144,8 @@ int main(void) {
                 T(test_connect_timeout_stopped),
                 T(test_v5_server_receive_maximum),
                 T(test_v5_receive_maximum_qos0_passes),
+                T(test_v311_own_inflight_window),
+                T(test_v5_max_inflight_below_receive_maximum),
                 T(test_v5_client_receive_maximum),
                 T(test_v5_client_receive_maximum_released),
                 T(test_v5_topic_alias_inbound),

@@ -140,6 +140,11 @@ struct mql_session_config {
         uint16_t keepalive;        /* seconds; 0 disables it. Default: set 60 yourself */
         uint32_t session_expiry;   /* v5 Session Expiry Interval, seconds */
         uint16_t receive_maximum;  /* v5: our in-flight limit for the broker; 0: 65535 */
+        /* Our own cap on QoS 1/2 messages in flight to the broker, below
+         * its Receive Maximum. 0: none in MQTT 5 (the broker says), 20 in
+         * 3.1.1, which has no way to say — brokers drop what exceeds their
+         * window there (mosquitto's max_inflight_messages, 20). */
+        uint16_t max_inflight;
         uint32_t maximum_packet_size;  /* largest packet we accept; 0: no limit */
         uint16_t topic_alias_maximum;  /* inbound aliases we accept (v5) */
         bool outbound_topic_aliases;   /* use aliases the broker offers */
