@@ -4,6 +4,7 @@
 // place and that nothing in them is C-only. Keep the list in step with
 // build-pedantic.c.
 #include <mqlink/client.h>
+#include <mqlink/ipc.h>
 #include <mqlink/loop.h>
 #include <mqlink/mqlink.h>
 #include <mqlink/packet.h>

@@ -7,6 +7,7 @@
  * header).
  */
 #include <mqlink/client.h>
+#include <mqlink/ipc.h>
 #include <mqlink/loop.h>
 #include <mqlink/mqlink.h>
 #include <mqlink/packet.h>

@@ -4,6 +4,7 @@
 /* The umbrella header of libmqlink: include this one, or the parts you use. */
 
 #include <mqlink/client.h>
+#include <mqlink/ipc.h>
 #include <mqlink/loop.h>
 #include <mqlink/packet.h>
 #include <mqlink/session.h>
