@@ -25,6 +25,8 @@ struct mql_client {
         bool reconnect;
         bool more_input; /* read budget spent with data left */
         bool in_step;    /* inside step(): a callback must not re-enter it */
+        bool need_step;  /* a call during step() left work for the next one */
+        uint64_t close_deadline; /* µs: the session is DISCONNECTING; close by then */
         int error;       /* why the connection is going down */
         unsigned attempt;
         uint64_t deadline; /* µs: WAITING → next attempt; CONNECTING → give up */
@@ -58,3 +60,7 @@ void mql__client_sync(struct mql_client *c);
  * otherwise. */
 void mql__client_sync_sd_event(struct mql_client *c);
 void mql__client_detach_sd_event(struct mql_client *c);
+/* The transport's fd is about to close: drop its watches first, so that a
+ * new fd with the same number (another client's) can be watched at once. */
+void mql__client_forget_fd(struct mql_client *c);
+void mql__client_forget_fd_sd_event(struct mql_client *c);

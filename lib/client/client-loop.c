@@ -46,6 +46,12 @@ static void sync_loop(struct mql_client *c) {
         (void)mql_loop_source_set_time(c->timer, mql_client_get_timeout(c));
 }
 
+void mql__client_forget_fd(struct mql_client *c) {
+        c->io = mql_loop_source_free(c->io);
+        c->io_fd = -1;
+        mql__client_forget_fd_sd_event(c);
+}
+
 void mql__client_sync(struct mql_client *c) {
         if (c->loop)
                 sync_loop(c);

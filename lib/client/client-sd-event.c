@@ -68,6 +68,14 @@ void mql__client_sync_sd_event(struct mql_client *c) {
         (void)sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
 }
 
+void mql__client_forget_fd_sd_event(struct mql_client *c) {
+        struct sd_attach *a = c->sd_attach;
+        if (!a)
+                return;
+        a->io = sd_event_source_disable_unref(a->io);
+        a->fd = -1;
+}
+
 void mql__client_detach_sd_event(struct mql_client *c) {
         struct sd_attach *a = c->sd_attach;
         if (!a)
@@ -103,6 +111,9 @@ MQL_EXPORT int mql_client_attach_event(struct mql_client *c, sd_event *e, int64_
 }
 #else
 void mql__client_sync_sd_event(struct mql_client *c) {
+}
+
+void mql__client_forget_fd_sd_event(struct mql_client *c) {
 }
 
 void mql__client_detach_sd_event(struct mql_client *c) {

@@ -31,6 +31,9 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 30000
 /* Reads per process() call before giving other clients on the loop a turn. */
 #define READ_BUDGET 16
+/* How long a DISCONNECT (ours, or after a protocol error) may take to go
+ * out to a peer that stopped reading, before the connection is cut. */
+#define CLOSE_GRACE_USEC (2 * 1000000u)
 
 uint64_t mql__now_usec(void) {
         struct timespec ts;
@@ -75,10 +78,13 @@ static void on_session_event(struct mql_session *s, const struct mql_event *ev, 
                         c->on_message(c, &ev->message, c->userdata);
                 return;
         case MQL_EVENT_DISCONNECT:
+                /* The broker is closing: nothing of ours needs to go out. */
                 c->error = ev->disconnect.reason_code ? ev->disconnect.reason_code : -ECONNRESET;
+                c->close_deadline = 1;
                 break;
         case MQL_EVENT_CLOSE:
                 c->error = ev->error;
+                c->close_deadline = 1; /* presumed dead: do not wait for it */
                 break;
         case MQL_EVENT_AUTH:
                 break;
@@ -133,9 +139,13 @@ MQL_EXPORT int mql_client_new(const struct mql_client_config *cfg, struct mql_cl
                 uint16_t port;
                 /* Check every URI now: a typo shows at once, not after the
                  * first ones have failed. */
-                r = cfg->uris[i] ? mql_uri_parse(cfg->uris[i], &tls, &unix_sock, &host, &port)
-                                 : -EINVAL;
+                if (!cfg->uris[i]) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+                r = mql_uri_parse(cfg->uris[i], &tls, &unix_sock, &host, &port);
                 free(host);
+                /* A transport factory may take URIs of its own kind. */
                 if (r < 0 && !cfg->transport_factory)
                         goto fail;
                 c->uris[i] = strdup(cfg->uris[i]);
@@ -181,8 +191,12 @@ fail:
 }
 
 static void close_transport(struct mql_client *c) {
+        if (c->t)
+                mql__client_forget_fd(c);
         c->t = mql_transport_free(c->t);
         c->transport_up = false;
+        c->more_input = false;
+        c->close_deadline = 0;
         c->fd_gen++;
 }
 
@@ -304,6 +318,7 @@ static void step(struct mql_client *c) {
         uint64_t now = mql__now_usec();
         int r;
 
+        c->need_step = false;
         if (c->state == MQL_CLIENT_WAITING && now >= c->deadline)
                 begin_attempt(c);
         if (c->state != MQL_CLIENT_CONNECTING && c->state != MQL_CLIENT_CONNECTED)
@@ -348,9 +363,14 @@ static void step(struct mql_client *c) {
         const uint8_t *p;
         size_t len;
         mql_session_output(c->session, &p, &len);
-        if (mql_session_get_state(c->session) == MQL_SESSION_DISCONNECTING && len == 0) {
-                connection_down(c, c->error);
-                return;
+        if (mql_session_get_state(c->session) == MQL_SESSION_DISCONNECTING) {
+                now = mql__now_usec();
+                if (!c->close_deadline)
+                        c->close_deadline = now + CLOSE_GRACE_USEC;
+                if (len == 0 || now >= c->close_deadline) {
+                        connection_down(c, c->error ? c->error : len ? -ETIMEDOUT : 0);
+                        return;
+                }
         }
         if (c->state == MQL_CLIENT_CONNECTING && mql__now_usec() >= c->deadline)
                 connection_down(c, -ETIMEDOUT);
@@ -359,8 +379,10 @@ static void step(struct mql_client *c) {
 /* step() runs callbacks; one that calls back into the client leaves the
  * rest to the step under way instead of nesting another. */
 static void run_step(struct mql_client *c) {
-        if (c->in_step)
+        if (c->in_step) {
+                c->need_step = true; /* get_timeout() says "now" */
                 return;
+        }
         c->in_step = true;
         step(c);
         c->in_step = false;
@@ -390,10 +412,7 @@ MQL_EXPORT int mql_client_disconnect(struct mql_client *c, uint8_t reason) {
         /* Once CONNECT is out, DISCONNECT may follow it even before CONNACK
          * (MQTT 5 §3.1.4): without it the broker would publish the will. */
         if (c->transport_up && mql_session_disconnect(c->session, reason, NULL) == 0) {
-                if (c->in_step)
-                        c->more_input = true; /* the step under way writes it */
-                else
-                        run_step(c); /* writes it, and closes once written */
+                run_step(c); /* writes it, and closes once written */
         } else
                 connection_down(c, 0);
         mql__client_sync(c);
@@ -433,8 +452,10 @@ MQL_EXPORT uint64_t mql_client_get_timeout(struct mql_client *c) {
         case MQL_CLIENT_CONNECTING:
         case MQL_CLIENT_CONNECTED: {
                 uint64_t t = c->state == MQL_CLIENT_CONNECTING ? c->deadline : UINT64_MAX;
-                if (c->more_input)
+                if (c->need_step || (c->transport_up && c->more_input))
                         return 0;
+                if (c->close_deadline)
+                        t = min_u64(t, c->close_deadline);
                 if (c->transport_up) {
                         uint64_t tick = mql_session_next_tick(c->session);
                         if (tick != UINT64_MAX)

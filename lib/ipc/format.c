@@ -24,7 +24,7 @@ struct out {
 };
 
 static void put(struct out *o, const void *s, size_t len) {
-        if (o->buf && o->n <= o->cap && len <= o->cap - o->n)
+        if (len > 0 && o->buf && o->n <= o->cap && len <= o->cap - o->n)
                 memcpy(o->buf + o->n, s, len);
         o->n += len;
 }

@@ -64,7 +64,7 @@ static int hexval(unsigned char c) {
 }
 
 static bool str_eq(struct mql_ipc_str s, const char *lit) {
-        return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+        return s.len == strlen(lit) && (s.len == 0 || memcmp(s.ptr, lit, s.len) == 0);
 }
 
 static bool has_ctl(struct mql_ipc_str s) {
@@ -84,7 +84,7 @@ static bool has_ctl(struct mql_ipc_str s) {
 static int unescape(struct ctx *c, struct mql_ipc_str in, struct mql_ipc_str *ret) {
         if (has_ctl(in))
                 return -EINVAL;
-        if (!memchr(in.ptr, '%', in.len)) {
+        if (in.len == 0 || !memchr(in.ptr, '%', in.len)) {
                 *ret = in;
                 return 0;
         }

@@ -239,7 +239,8 @@ int mql__pub_flush(struct mql_session *s) {
         if (r < 0 || s->held)
                 return r;
 
-        while (s->queue.head) {
+        /* A completion callback below may disconnect: check every pass. */
+        while (s->queue.head && s->state == MQL_SESSION_CONNECTED) {
                 struct outmsg *m = s->queue.head;
                 struct mql_message v = msg_view(m);
 
@@ -531,12 +532,16 @@ int mql__pub_on_publish(struct mql_session *s, const struct mql_publish *p) {
                         id_set(s->rx_unacked_qos2, id);
         }
 
+        /* The automatic ack is queued before the message is handed over, so
+         * a callback that disconnects still acknowledges what it received. */
+        if (!s->manual_ack && p->qos > 0) {
+                r = send_ack(s, p->qos == 1 ? MQL_PUBACK : MQL_PUBREC, id, 0);
+                if (r < 0)
+                        return r;
+        }
         s->stats.received++;
         mql__session_emit(s, &ev);
-
-        if (s->manual_ack || p->qos == 0)
-                return 0;
-        return send_ack(s, p->qos == 1 ? MQL_PUBACK : MQL_PUBREC, id, 0);
+        return 0;
 }
 
 int mql__pub_on_pubrel(struct mql_session *s, const struct mql_ack *a) {

@@ -101,6 +101,7 @@ struct mql_session {
         bool first_connack_done;
         uint64_t connect_started;
         uint64_t last_rx;
+        bool ping_outstanding; /* PINGREQ sent since the last packet received */
         uint64_t last_tx;
         struct mql__buf in;
         struct mql__buf out;

@@ -261,6 +261,12 @@ void mql__session_emit(struct mql_session *s, const struct mql_event *ev) {
 
 /* Encodes a packet at the end of the output. */
 int mql__session_send(struct mql_session *s, const struct mql_packet *p) {
+        /* Nothing follows DISCONNECT on a connection (MQTT-3.14.4-1): an ack
+         * a callback caused after it is dropped, and the broker resends. */
+        if (s->state == MQL_SESSION_DISCONNECTING)
+                return 0;
+        if (s->state == MQL_SESSION_DISCONNECTED)
+                return -ENOTCONN;
         ssize_t n = mql__packet_append(p, s->version, &s->out);
         return n < 0 ? (int)n : 0;
 }
@@ -310,12 +316,15 @@ MQL_EXPORT int mql_session_connection_made(struct mql_session *s, uint64_t now_m
         if (s->version == MQL_V311)
                 s->connect.clean_start = s->clean_start;
         struct mql_packet p = { .type = MQL_CONNECT, .connect = s->connect };
-        int r = mql__session_send(s, &p);
-        if (r < 0)
-                return r;
         s->state = MQL_SESSION_CONNECTING;
+        int r = mql__session_send(s, &p);
+        if (r < 0) {
+                s->state = MQL_SESSION_DISCONNECTED;
+                return r;
+        }
         s->connect_started = now_ms;
         s->last_rx = s->last_tx = now_ms;
+        s->ping_outstanding = false;
         return 0;
 }
 
@@ -486,6 +495,7 @@ MQL_EXPORT int mql_session_receive(struct mql_session *s, const uint8_t *buf, si
         if (len == 0)
                 return 0;
         s->last_rx = now_ms;
+        s->ping_outstanding = false;
 
         /* Fast path: nothing buffered, decode straight from the caller's
          * bytes and keep only an incomplete tail. */
@@ -535,6 +545,8 @@ MQL_EXPORT uint64_t mql_session_next_tick(struct mql_session *s) {
                         return UINT64_MAX;
                 uint64_t ping = s->last_tx + keepalive_ms(s);
                 uint64_t dead = s->last_rx + keepalive_ms(s) * 3 / 2;
+                if (!s->ping_outstanding && s->last_rx + keepalive_ms(s) < ping)
+                        ping = s->last_rx + keepalive_ms(s);
                 return ping < dead ? ping : dead;
         default:
                 return UINT64_MAX;
@@ -564,10 +576,17 @@ MQL_EXPORT void mql_session_tick(struct mql_session *s, uint64_t now_ms) {
                 emit_close(s, -ETIMEDOUT);
                 return;
         }
-        if (now_ms >= s->last_tx + keepalive_ms(s)) {
+        /* Ping when we have been quiet (MQTT-3.1.2-23), and also when the
+         * broker has: a client that only publishes would otherwise never
+         * hear from a broker it keeps busy, and call it dead. */
+        bool quiet_tx = now_ms >= s->last_tx + keepalive_ms(s);
+        bool quiet_rx = !s->ping_outstanding && now_ms >= s->last_rx + keepalive_ms(s);
+        if (quiet_tx || quiet_rx) {
                 struct mql_packet p = { .type = MQL_PINGREQ };
-                if (mql__session_send(s, &p) == 0)
+                if (mql__session_send(s, &p) == 0) {
                         s->last_tx = now_ms;
+                        s->ping_outstanding = true;
+                }
         }
 }
 

@@ -75,6 +75,8 @@ struct harness {
         const struct mql_subscription *sub_on_connect;
         struct sub_cb *sub_on_connect_cb;
         int sub_on_connect_ret;
+        /* When set, a MESSAGE event calls mql_session_disconnect(). */
+        bool disconnect_on_message;
 };
 
 /* The outcome of one publish. `seq` orders completions across publishes. */
@@ -150,6 +152,8 @@ static void on_event(struct mql_session *s, const struct mql_event *ev, void *us
                 return;
         if (h->s)
                 assert_ptr_equal(s, h->s);
+        if (ev->type == MQL_EVENT_MESSAGE && h->disconnect_on_message)
+                assert_int_equal(mql_session_disconnect(s, 0, NULL), 0);
         assert_true(h->n_ev < MAX_EVENTS);
         r = &h->ev[h->n_ev++];
         memset(r, 0, sizeof(*r));
@@ -1464,10 +1468,12 @@ static void test_keepalive_traffic(void **state) {
         drain_pings(h);
         assert_int_equal(count_events(h, MQL_EVENT_CLOSE), 0);
         /* Messages at +12 s and +24 s, never a PINGRESP: the connection
-         * lives until 15 s after the last one. */
+         * lives until 15 s after the last one. The broker was silent for
+         * 10 s at +12 s, so a PINGREQ went then (it was due by +16 s for
+         * our own silence anyway); the next is due 10 s later. */
         broker_send_ok(h, BYTES(0x30, 0x06, 0x00, 0x03, 't', '/', 'b', 'y'));
-        assert_true(mql_session_next_tick(h->s) <= t0 + 16000);
-        tick_until_output(h, t0 + 16000);
+        assert_true(mql_session_next_tick(h->s) <= t0 + 22000);
+        tick_until_output(h, t0 + 22000);
         expect_output(h, BYTES(0xC0, 0x00));
         tick_at(h, t0 + 24000);
         drain_pings(h);
@@ -1480,6 +1486,57 @@ static void test_keepalive_traffic(void **state) {
         assert_int_equal(count_events(h, MQL_EVENT_CLOSE), 1);
         assert_int_equal(last_event(h)->error, -ETIMEDOUT);
         assert_int_equal(count_events(h, MQL_EVENT_MESSAGE), 2);
+        h_free(h);
+}
+
+/* A client that only publishes, to a broker that answers only PINGREQ:
+ * its own traffic never lets a ping go on its own silence, so pings go on
+ * the broker's silence, and the connection lives. */
+static void test_keepalive_publish_only(void **state) {
+        struct mql_session_config cfg = base_config(MQL_V311);
+        struct harness *h;
+        int pings = 0;
+
+        cfg.keepalive = 10;
+        h = h_new(cfg);
+        h_connect(h);
+        uint64_t t0 = h->now;
+        for (int sec = 1; sec <= 60; sec++) {
+                tick_at(h, t0 + (uint64_t)sec * 1000);
+                assert_int_equal(pub(h, "t/a", "x", 0, false, NULL), 0);
+                const uint8_t *p;
+                size_t n;
+                mql_session_output(h->s, &p, &n);
+                /* PUBLISH "t/a" "x" is 8 bytes; a PINGREQ before it is 2. */
+                bool ping = n == 10 && p[0] == 0xC0 && p[1] == 0x00;
+                assert_true(n == 8 || ping);
+                consume(h, n);
+                if (ping) {
+                        pings++;
+                        broker_send_ok(h, BYTES(0xD0, 0x00));
+                }
+        }
+        assert_int_equal(count_events(h, MQL_EVENT_CLOSE), 0);
+        /* One ping per keepalive of broker silence: at +10, +20 … +60 s. */
+        assert_int_equal(pings, 6);
+        h_free(h);
+}
+
+/* A callback that disconnects on a QoS 1 message: the PUBACK is queued
+ * before the message is handed over, so it goes out before the DISCONNECT,
+ * and nothing goes after it (MQTT-3.14.4-1). */
+static void test_disconnect_in_message_callback(void **state) {
+        struct mql_session_config cfg = base_config(MQL_V5);
+        struct harness *h = h_new(cfg);
+
+        h_connect(h);
+        h->disconnect_on_message = true;
+        broker_send_ok(h, BYTES(0x32, 0x08, 0x00, 0x03, 't', '/', 'a', 0x00, 0x07, 0x00));
+        expect_output(h, BYTES(0x40, 0x02, 0x00, 0x07, 0xE0, 0x00));
+        assert_int_equal(mql_session_get_state(h->s), MQL_SESSION_DISCONNECTING);
+        /* A resend arriving after it gets no answer. */
+        broker_send(h, BYTES(0x3A, 0x08, 0x00, 0x03, 't', '/', 'a', 0x00, 0x07, 0x00));
+        assert_int_equal(out_len(h), 0);
         h_free(h);
 }
 
@@ -3137,6 +3194,8 @@ int main(void) {
                 T(test_keepalive_v311),
                 T(test_keepalive_v5),
                 T(test_keepalive_traffic),
+                T(test_keepalive_publish_only),
+                T(test_disconnect_in_message_callback),
                 T(test_keepalive_off),
                 T(test_v5_server_keep_alive),
                 T(test_connect_timeout_v311),
