@@ -66,7 +66,11 @@ static void on_session_event(struct mql_session *s, const struct mql_event *ev, 
 
         switch (ev->type) {
         case MQL_EVENT_CONNECTED:
-                c->attempt = 0;
+                /* The backoff starts over only once a connection has held
+                 * (see connection_down()): a broker that accepts and then
+                 * kicks us (a duplicate client id, 0x8E) must not make us
+                 * hammer it. */
+                c->connected_at = mql__now_usec();
                 c->was_connected = true;
                 emit_state(c, MQL_CLIENT_CONNECTED, 0);
                 break;
@@ -203,11 +207,16 @@ static void close_transport(struct mql_client *c) {
 MQL_EXPORT struct mql_client *mql_client_free(struct mql_client *c) {
         if (!c)
                 return NULL;
+        c->freeing = true;
         mql_client_detach(c);
+        if (c->transport_up)
+                mql_session_connection_lost(c->session);
         close_transport(c);
         c->on_state = NULL;
         c->on_message = NULL;
         c->on_event = NULL;
+        /* Completion callbacks (-ECANCELED) may call back in: after_call()
+         * refuses them, so none can queue anything anew. */
         mql_session_free(c->session);
         for (size_t i = 0; i < c->n_uris; i++)
                 free(c->uris[i]);
@@ -246,6 +255,8 @@ static void connection_down(struct mql_client *c, int error) {
          * that was up is retried where it was first. */
         if (!was_up)
                 c->uri_idx = (c->uri_idx + 1) % c->n_uris;
+        else if (mql__now_usec() - c->connected_at >= (uint64_t)c->reconnect_max_ms * 1000u)
+                c->attempt = 0;
         uint32_t delay = backoff_ms(c);
         c->attempt++;
         c->deadline = mql__now_usec() + (uint64_t)delay * 1000u;
@@ -476,18 +487,24 @@ static int after_call(struct mql_client *c, int r) {
 
 MQL_EXPORT int mql_client_publish(struct mql_client *c, const struct mql_message *msg,
                                   mql_publish_fn cb, void *userdata) {
+        if (c->freeing)
+                return -ECANCELED;
         return after_call(c, mql_session_publish(c->session, msg, cb, userdata));
 }
 
 MQL_EXPORT int mql_client_subscribe(struct mql_client *c, const struct mql_subscription *subs,
                                     size_t n, const struct mql_props *props, mql_subscribe_fn cb,
                                     void *userdata) {
+        if (c->freeing)
+                return -ECANCELED;
         return after_call(c, mql_session_subscribe(c->session, subs, n, props, cb, userdata));
 }
 
 MQL_EXPORT int mql_client_unsubscribe(struct mql_client *c, const struct mql_str *filters,
                                       size_t n, const struct mql_props *props,
                                       mql_subscribe_fn cb, void *userdata) {
+        if (c->freeing)
+                return -ECANCELED;
         return after_call(c, mql_session_unsubscribe(c->session, filters, n, props, cb, userdata));
 }
 

@@ -406,11 +406,14 @@ MQL_EXPORT int mql_session_publish(struct mql_session *s, const struct mql_messa
         struct outmsg *m = outmsg_new(msg, props_len, cb, userdata);
         if (!m)
                 return -ENOMEM;
-        if (!now) {
+        /* All 65,535 ids in use (a broker without Receive Maximum and many
+         * operations pending): wait in the queue for one to free. */
+        if (now)
+                m->packet_id = mql__session_alloc_id(s);
+        if (!now || !m->packet_id) {
                 q_push(&s->queue, m);
                 return 0;
         }
-        m->packet_id = mql__session_alloc_id(s);
         r = send_outmsg(s, m);
         if (r < 0) {
                 id_clear(s->ids_used, m->packet_id);

@@ -135,6 +135,8 @@ MQL_EXPORT int mql_session_subscribe(struct mql_session *s, const struct mql_sub
 
         struct mql_packet p = { .type = MQL_SUBSCRIBE };
         p.subscribe.packet_id = mql__session_alloc_id(s);
+        if (!p.subscribe.packet_id)
+                return -ENOBUFS; /* every packet id is in use */
         p.subscribe.filters = (struct mql_filters){ .list = subs, .count = n };
         if (props)
                 p.subscribe.props = *props;
@@ -169,6 +171,8 @@ MQL_EXPORT int mql_session_unsubscribe(struct mql_session *s, const struct mql_s
         }
         struct mql_packet p = { .type = MQL_UNSUBSCRIBE };
         p.subscribe.packet_id = mql__session_alloc_id(s);
+        if (!p.subscribe.packet_id)
+                return -ENOBUFS;
         p.subscribe.filters = (struct mql_filters){ .list = list, .count = n };
         if (props)
                 p.subscribe.props = *props;

@@ -62,8 +62,9 @@ typedef void (*mql_client_state_fn)(struct mql_client *c, enum mql_client_state 
  * acknowledge QoS 1/2 with mql_client_acknowledge(c, msg->packet_id, 0). */
 typedef void (*mql_client_message_fn)(struct mql_client *c, const struct mql_message *msg,
                                       void *userdata);
-/* Every session event (mqlink/session.h), for what the two above do not
- * carry: CONNACK properties, AUTH, the broker's DISCONNECT properties. */
+/* Every session event but MESSAGE (mqlink/session.h), for what the two
+ * above do not carry: CONNACK properties, AUTH, the broker's DISCONNECT
+ * properties. */
 typedef void (*mql_client_event_fn)(struct mql_client *c, const struct mql_event *ev,
                                     void *userdata);
 
@@ -102,7 +103,9 @@ int mql_client_new(const struct mql_client_config *cfg, struct mql_client **ret)
  * detaches from any loop, frees. Accepts NULL; returns NULL. */
 struct mql_client *mql_client_free(struct mql_client *c);
 
-/* Starts connecting (and keeps the connection up). Returns 0 or -EALREADY. */
+/* Starts connecting (and keeps the connection up). Returns 0 or -EALREADY
+ * (also while a mql_client_disconnect() is still closing: start again from
+ * on_state(STOPPED)). */
 int mql_client_start(struct mql_client *c);
 /*
  * Ends the connection cleanly: sends DISCONNECT with `reason` (MQTT 5) after
@@ -122,7 +125,8 @@ int mql_client_process(struct mql_client *c);
 
 /* As mql_session_publish() / subscribe() / unsubscribe() / acknowledge();
  * callbacks receive the session: mql_client_from_session() gives the client.
- * A publish while not connected waits in the offline queue. */
+ * A publish while not connected waits in the offline queue. From a callback
+ * run by mql_client_free() they return -ECANCELED. */
 int mql_client_publish(struct mql_client *c, const struct mql_message *msg, mql_publish_fn cb,
                        void *userdata);
 int mql_client_subscribe(struct mql_client *c, const struct mql_subscription *subs, size_t n,
