@@ -95,8 +95,8 @@ struct mql_client_config {
 };
 
 /* Returns 0 and the client (stopped), -EINVAL for a bad config (no URI, a
- * malformed one, a bad session config), -EIO for unreadable TLS files,
- * -ENOMEM. */
+ * malformed one, a bad session config), -ENOMEM. TLS files are read by each
+ * connection attempt: an unreadable one shows as -EIO in on_state. */
 int mql_client_new(const struct mql_client_config *cfg, struct mql_client **ret);
 /* Closes at once (no DISCONNECT: use mql_client_disconnect() first for a
  * clean one), cancels pending operations (their callbacks get -ECANCELED),
