@@ -21,7 +21,6 @@ struct mql_client {
 
         enum mql_client_state state;
         bool stopping; /* mql_client_disconnect() asked for it */
-        bool was_connected;
         bool freeing;         /* mql_client_free() under way: calls are refused */
         uint64_t connected_at; /* µs of the last CONNACK */
         bool reconnect;

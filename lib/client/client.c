@@ -71,7 +71,6 @@ static void on_session_event(struct mql_session *s, const struct mql_event *ev, 
                  * kicks us (a duplicate client id, 0x8E) must not make us
                  * hammer it. */
                 c->connected_at = mql__now_usec();
-                c->was_connected = true;
                 emit_state(c, MQL_CLIENT_CONNECTED, 0);
                 break;
         case MQL_EVENT_CONNECT_REFUSED:

@@ -88,11 +88,7 @@ struct mql_session {
         size_t queue_max_messages;
         size_t queue_max_bytes;
         size_t max_output_bytes;
-        uint8_t *connect_pkt; /* owned: CONNECT encoded once, re-encoded when
-                                 the client id changes */
-        size_t connect_len;
-        struct mql_connect connect; /* views into `strings` */
-        void *strings;              /* owned: the config's copied strings */
+        struct mql_connect connect; /* owned copies of the config's strings */
         mql_session_event_fn on_event;
         void *userdata;
 
