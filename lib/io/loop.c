@@ -692,8 +692,9 @@ static int loop_iterate(struct mql_loop *loop, mql_usec timeout) {
         if (timeout < wait)
                 wait = timeout;
         /* A deferred call may have just disabled or freed the last thing
-         * that could wake the wait up. */
-        if (loop_idle(loop))
+         * that could wake the wait up, or asked the loop to exit: either
+         * way, do not block. */
+        if (loop_idle(loop) || loop->exit_requested)
                 wait = 0;
         n = epoll_wait(loop->epfd, loop->events, MAX_EVENTS, usec_to_timeout_ms(wait));
         if (n < 0) {

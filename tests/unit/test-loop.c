@@ -774,6 +774,32 @@ static int io_fail(struct mql_loop_source *src, int fd, uint32_t revents, void *
         return -EIO;
 }
 
+/* A deferred call that ends the run must not leave the same iteration
+ * blocked on I/O that never comes (a pipe nobody writes to). */
+static int defer_exits(struct mql_loop_source *src, void *userdata) {
+        mql_loop_exit(userdata, 7);
+        return mql_loop_source_set_enabled(src, 0);
+}
+
+static int io_never(struct mql_loop_source *src, int fd, uint32_t revents, void *userdata) {
+        fail_msg("no I/O expected");
+        return 0;
+}
+
+static void test_exit_from_defer(void **state) {
+        struct mql_loop *loop;
+        int p[2];
+
+        assert_int_equal(pipe(p), 0);
+        assert_int_equal(mql_loop_new(&loop), 0);
+        assert_int_equal(mql_loop_add_io(loop, NULL, p[0], EPOLLIN, io_never, NULL), 0);
+        assert_int_equal(mql_loop_add_defer(loop, NULL, defer_exits, loop), 0);
+        assert_int_equal(mql_loop_run(loop), 7);
+        mql_loop_free(loop);
+        close(p[0]);
+        close(p[1]);
+}
+
 static void test_exit(void **state) {
         struct mql_loop *loop;
         int p[2], code = 42, code2 = 5;
@@ -1041,6 +1067,7 @@ int main(void) {
                 cmocka_unit_test(test_free_self),
                 cmocka_unit_test(test_free_other_pending),
                 cmocka_unit_test(test_exit),
+                cmocka_unit_test(test_exit_from_defer),
                 cmocka_unit_test(test_callback_error),
                 cmocka_unit_test(test_nested_run),
                 cmocka_unit_test(test_idle),

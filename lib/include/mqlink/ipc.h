@@ -228,3 +228,205 @@ const char *mql_ipc_kind_str(enum mql_ipc_kind kind);
 #ifdef __cplusplus
 }
 #endif
+
+/*
+ * ---------------------------------------------------------------------------
+ * mql_ipc_client: a connection to mqlinkd for local C programs.
+ *
+ * Sends commands (PUB, SUB, UNSUB, PING, STATUS) and hands back each reply
+ * to the callback given with its command, and deliveries (MSG) to
+ * on_message. Commands may be pipelined: any number can be sent before the
+ * first reply; the daemon answers them in order, so replies come in the
+ * order the commands were sent.
+ *
+ * Like mql_client (mqlink/client.h), it owns no loop. A loop watches
+ *   mql_ipc_client_get_fd()      the connected socket (-1 once closed)
+ *   mql_ipc_client_get_events()  EPOLLIN, and EPOLLOUT while output waits
+ * and calls mql_ipc_client_process() when the fd is ready; re-read both
+ * after every call into the client (mql_ipc_client_send() queues output
+ * without writing it, so that many commands go out in one write). There is
+ * no timer. mql_ipc_client_attach_loop() does all that on an mql_loop.
+ *
+ * Nothing blocks: the socket is non-blocking, and what the daemon cannot
+ * take yet waits in the client's output, up to max_output bytes.
+ *
+ * A client is used from one thread. Callbacks run only inside
+ * mql_ipc_client_process(). They may call mql_ipc_client_send() and the
+ * getters, and mql_ipc_client_free() (of their own client, too): no callback
+ * of that client runs after it, and process() returns without touching the
+ * freed client. A process() called from a callback of the same client
+ * returns 0 and does nothing (the outer one carries on).
+ * ---------------------------------------------------------------------------
+ */
+
+#include <mqlink/loop.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where mqlinkd listens unless configured otherwise. */
+#define MQL_IPC_SOCKET_DEFAULT "/run/mqlinkd/mqlinkd.sock"
+/* The environment variable naming the socket when the config names none. */
+#define MQL_IPC_SOCKET_ENV "MQLINK_SOCKET"
+/* The client's default max_payload: MQTT's largest payload, since MSG
+ * carries what brokers send. */
+#define MQL_IPC_CLIENT_PAYLOAD_MAX_DEFAULT 268435455u
+/* The client's default max_output. */
+#define MQL_IPC_CLIENT_OUTPUT_MAX_DEFAULT (64u * 1024u * 1024u)
+
+struct mql_ipc_client;
+
+/*
+ * The answer to one command.
+ *   reply != NULL, error == 0: the frame answering it, valid during the call
+ *     only: kind MQL_IPC_OK ("+OK"; for STATUS has_payload and payload hold
+ *     the document), MQL_IPC_ERR (the command was refused: code and text;
+ *     the connection goes on) or MQL_IPC_PONG (for PING).
+ *   reply == NULL, error < 0: no answer will come.
+ *     -EMSGSIZE  the answer's payload (a STATUS document) was larger than
+ *                max_payload and was dropped; the connection goes on
+ *     otherwise  the connection ended before the answer; error is the one
+ *                on_close receives (see there)
+ */
+typedef void (*mql_ipc_reply_fn)(struct mql_ipc_client *c, const struct mql_ipc_frame *reply,
+                                 int error, void *userdata);
+/* A delivery: `msg` (kind MQL_IPC_MSG) is valid during the call only. */
+typedef void (*mql_ipc_message_fn)(struct mql_ipc_client *c, const struct mql_ipc_frame *msg,
+                                   void *userdata);
+/*
+ * The connection ended; called once, after the reply callbacks of every
+ * command still waiting were called with the same error:
+ *   -EPIPE               the daemon closed the connection (also in the
+ *                        middle of a frame)
+ *   -EBADMSG, -EMSGSIZE  the daemon broke the framing, or sent a line longer
+ *                        than max_line (see mql_ipc_parse_reply())
+ *   -EPROTO              the daemon sent a reply no command was waiting for,
+ *                        a reply of the wrong kind (PONG to anything but
+ *                        PING, +OK to PING), or a bad reply or unknown line
+ *   -ENOMEM              out of memory while reading
+ *   other                the errno of read() or send() (-ECONNRESET...)
+ * The fd is closed when it runs (get_fd() returns -1). Not called by
+ * mql_ipc_client_free().
+ */
+typedef void (*mql_ipc_close_fn)(struct mql_ipc_client *c, int error, void *userdata);
+
+struct mql_ipc_client_config {
+        /* The daemon's socket: a path, or "@name" for a name in the abstract
+         * namespace. NULL: $MQLINK_SOCKET if set and not empty, else
+         * MQL_IPC_SOCKET_DEFAULT (see mql_ipc_client_socket_path()). */
+        const char *socket_path;
+        /* Limits of the reply parser (see mql_ipc_parser_init()). 0: the
+         * defaults, MQL_IPC_LINE_MAX_DEFAULT and
+         * MQL_IPC_CLIENT_PAYLOAD_MAX_DEFAULT. A MSG with a larger payload is
+         * dropped (logged); a larger STATUS answer gives -EMSGSIZE to its
+         * reply callback. Input is buffered up to about
+         * max_line + max_payload bytes. */
+        size_t max_line;
+        size_t max_payload;
+        /* Most bytes of commands formatted but not yet written; a send()
+         * that would go beyond is refused with -ENOBUFS (so a command larger
+         * than this can never be sent). 0: MQL_IPC_CLIENT_OUTPUT_MAX_DEFAULT. */
+        size_t max_output;
+        mql_ipc_message_fn on_message; /* NULL: deliveries are dropped */
+        mql_ipc_close_fn on_close;     /* may be NULL */
+        void *userdata;                /* handed to on_message and on_close */
+};
+
+/*
+ * The socket path used for socket_path NULL: $MQLINK_SOCKET when set and not
+ * empty (ignored in set-uid programs: secure_getenv()), else
+ * MQL_IPC_SOCKET_DEFAULT. The string is the environment's or static; it is
+ * valid until the environment changes.
+ */
+const char *mql_ipc_client_socket_path(void);
+
+/*
+ * Connects to the daemon: socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+ * SOCK_CLOEXEC) and connect(), which on a Unix socket completes at once.
+ * `cfg` is copied (socket_path is not kept); NULL means all defaults.
+ * Returns 0 and the connected client in *ret, or:
+ *   -EINVAL        ret NULL, an empty socket path, max_line below 16, or
+ *                  max_line or max_payload above SIZE_MAX / 4
+ *   -ENAMETOOLONG  the path does not fit in sockaddr_un (107 bytes)
+ *   -ENOMEM
+ *   the errno of socket() or connect(), among them
+ *     -ENOENT        no such socket (is mqlinkd running?)
+ *     -ECONNREFUSED  the socket file exists but nobody listens on it
+ *     -EACCES        no permission to the socket or a directory above it
+ *     -ENOTDIR, -ENOTSOCK, -EPROTOTYPE  the path is not a stream socket
+ *     -EAGAIN        the daemon's listen backlog is full. A Unix socket,
+ *                    unlike TCP, has no pending connect to wait for: the
+ *                    attempt failed, try again a little later.
+ */
+int mql_ipc_client_new(const struct mql_ipc_client_config *cfg, struct mql_ipc_client **ret);
+
+/*
+ * Detaches from any loop, closes the connection, and frees the client,
+ * dropping unsent output. Reply callbacks still pending and on_close are NOT
+ * called. Allowed from the client's own callbacks (see the top). Accepts
+ * NULL; returns NULL.
+ */
+struct mql_ipc_client *mql_ipc_client_free(struct mql_ipc_client *c);
+
+/* The connected socket, or -1 once the connection has ended. Owned by the
+ * client. */
+int mql_ipc_client_get_fd(struct mql_ipc_client *c);
+/* EPOLLIN, plus EPOLLOUT while output waits; 0 once the connection has
+ * ended. */
+uint32_t mql_ipc_client_get_events(struct mql_ipc_client *c);
+
+/*
+ * Reads what the socket holds (at most 16 reads per call, so that other
+ * sources of a loop get their turn: the fd stays readable for the rest),
+ * dispatches each complete frame to its callback
+ * (replies in command order, MSG to on_message), then writes as much queued
+ * output as the socket takes (send() with MSG_NOSIGNAL: a daemon gone never
+ * raises SIGPIPE). Call it whenever the fd is ready; calling it when it is
+ * not is harmless.
+ * Returns 0 while the connection goes on, or the negative errno with which
+ * it just ended (the reply callbacks and on_close have run by then; see
+ * mql_ipc_close_fn for the values), or -ENOTCONN when it had already ended.
+ */
+int mql_ipc_client_process(struct mql_ipc_client *c);
+
+/*
+ * Queues command `cmd` (kind MQL_IPC_PUB, SUB, UNSUB, PING or STATUS),
+ * formatted at once: the frame and its strings need not outlive the call.
+ * cb(c, reply, error, userdata) runs once, with the reply or an error
+ * (see mql_ipc_reply_fn); cb may be NULL when the answer does not matter
+ * (the command still counts in get_pending() until it comes). Nothing is
+ * written before the next process(): re-read get_events(). Returns 0, or:
+ *   -EINVAL    c or cmd NULL, another kind, or a frame mql_ipc_size()
+ *              refuses (a bad topic, sid, option...)
+ *   -ENOTCONN  the connection has ended
+ *   -ENOBUFS   the output would exceed max_output: wait for it to drain
+ *              (get_output_bytes()), or raise max_output
+ *   -ENOMEM
+ * On error nothing is queued and cb is not called.
+ */
+int mql_ipc_client_send(struct mql_ipc_client *c, const struct mql_ipc_frame *cmd,
+                        mql_ipc_reply_fn cb, void *userdata);
+
+/* Commands sent whose reply has not come yet. */
+size_t mql_ipc_client_get_pending(struct mql_ipc_client *c);
+/* Bytes of commands formatted and not yet written to the socket. */
+size_t mql_ipc_client_get_output_bytes(struct mql_ipc_client *c);
+/* The config's userdata. */
+void *mql_ipc_client_get_userdata(struct mql_ipc_client *c);
+
+/*
+ * Runs the client on an mql_loop: watches its fd with the right events and
+ * calls mql_ipc_client_process() when it is ready. The end of the connection
+ * does not stop the loop: call mql_loop_exit() from on_close if it should.
+ * Returns 0, -EBUSY if already attached, -ENOTCONN if the connection has
+ * ended, or an error of mql_loop_add_io() (-ENOMEM...).
+ * mql_ipc_client_detach() (or mql_ipc_client_free()) undoes it; detaching a
+ * client that is not attached does nothing.
+ */
+int mql_ipc_client_attach_loop(struct mql_ipc_client *c, struct mql_loop *loop);
+void mql_ipc_client_detach(struct mql_ipc_client *c);
+
+#ifdef __cplusplus
+}
+#endif
