@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,11 +533,8 @@ static int bind_path(struct ipc_server *s) {
         if (r < 0)
                 return log_error_errno(errno, "cannot bind %s", path);
         s->path = strdup(path);
-        if (conf->socket_group) {
-                struct group *g = getgrnam(conf->socket_group);
-                if (!g)
-                        return log_error_errno(-ENOENT, "socket group %s", conf->socket_group);
-                if (chown(path, (uid_t)-1, g->gr_gid) < 0)
+        if (conf->socket_gid != (gid_t)-1) {
+                if (chown(path, (uid_t)-1, conf->socket_gid) < 0)
                         return log_error_errno(errno, "cannot give %s to group %s", path,
                                                conf->socket_group);
         }
