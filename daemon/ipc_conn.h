@@ -33,7 +33,6 @@ struct conn {
         sd_event_source *stall; /* owned or NULL */
 
         struct mql_ipc_parser parser;
-        char *scratch; /* owned, parser.max_line bytes */
         struct bytes in;
         struct bytes out;
 
@@ -69,6 +68,9 @@ struct ipc_server {
         uint64_t next_id;
         struct conn *flush_list;
         struct conn *dead;       /* closed, to be freed by reap */
+        char *rbuf;              /* owned, READ_CHUNK: where reads land first */
+        char *scratch;           /* owned: the parser's, for all connections */
+        size_t scratch_size;
 };
 
 struct reply *conn_reply_new(struct conn *c);

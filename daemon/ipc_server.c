@@ -225,7 +225,6 @@ static void conn_free(struct conn *c) {
                 close(c->fd);
         bytes_done(&c->in);
         bytes_done(&c->out);
-        free(c->scratch);
         free(c);
 }
 
@@ -320,11 +319,16 @@ static int on_flush(sd_event_source *src, void *userdata) {
         return 0;
 }
 
-static void process_input(struct conn *c) {
-        while (!c->closing && !c->paused && c->in.len > 0) {
+/* Parses and handles the commands in data[0..len) until one is incomplete,
+ * the connection pauses or closes. Returns the bytes used. */
+static size_t handle_bytes(struct conn *c, const char *data, size_t len) {
+        struct ipc_server *s = c->server;
+        size_t used = 0;
+
+        while (!c->closing && !c->paused && used < len) {
                 struct mql_ipc_frame f;
-                ssize_t n = mql_ipc_parse_command(&c->parser, bytes_head(&c->in), c->in.len,
-                                                  c->scratch, c->parser.max_line, &f);
+                ssize_t n = mql_ipc_parse_command(&c->parser, data + used, len - used, s->scratch,
+                                                  s->scratch_size, &f);
                 if (n == 0)
                         break;
                 if (n < 0) {
@@ -338,13 +342,49 @@ static void process_input(struct conn *c) {
                         format_frame(c, &e);
                         conn_write(c);
                         conn_close(c, n == -EMSGSIZE ? "line too long" : "framing lost");
-                        return;
+                        return len;
                 }
                 conn_handle(c, &f);
-                bytes_consume(&c->in, (size_t)n);
+                used += (size_t)n;
                 check_pause(c);
         }
-        bytes_trim(&c->in);
+        return used;
+}
+
+static void process_input(struct conn *c) {
+        bytes_consume(&c->in, handle_bytes(c, bytes_head(&c->in), c->in.len));
+        /* Most of the time nothing is left over: give the memory back, so
+         * that idle connections cost little. */
+        if (c->in.len == 0)
+                bytes_done(&c->in);
+}
+
+/* Reads once. Whole commands are handled straight from the server's read
+ * buffer; only an incomplete one is copied into the connection's own. */
+static void conn_read(struct conn *c) {
+        struct ipc_server *s = c->server;
+        bool direct = c->in.len == 0;
+        char *d = direct ? s->rbuf : bytes_reserve(&c->in, READ_CHUNK);
+        if (!d) {
+                conn_close(c, "out of memory");
+                return;
+        }
+        ssize_t n = recv(c->fd, d, READ_CHUNK, MSG_DONTWAIT);
+        if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        conn_close(c, "read failed");
+                return;
+        }
+        if (n == 0)
+                c->eof = true; /* half close: answer what came, then close */
+        else if (direct) {
+                size_t used = handle_bytes(c, d, (size_t)n);
+                if (!c->closing && used < (size_t)n && bytes_append(&c->in, d + used, (size_t)n - used) < 0)
+                        conn_close(c, "out of memory");
+        } else {
+                bytes_commit(&c->in, (size_t)n);
+                process_input(c);
+        }
 }
 
 static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
@@ -355,24 +395,11 @@ static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *user
         if (c->closing)
                 return 0;
         if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused && !c->eof) {
-                char *d = bytes_reserve(&c->in, READ_CHUNK);
-                if (!d) {
-                        conn_close(c, "out of memory");
+                conn_read(c);
+                if (c->closing)
                         return 0;
-                }
-                ssize_t n = recv(c->fd, d, READ_CHUNK, MSG_DONTWAIT);
-                if (n < 0) {
-                        if (errno != EAGAIN && errno != EINTR)
-                                conn_close(c, "read failed");
-                        return 0;
-                }
-                if (n == 0)
-                        c->eof = true; /* half close: answer what came, then close */
-                else
-                        bytes_commit(&c->in, (size_t)n);
-                process_input(c);
                 /* A command cut short by the close can never complete. */
-                if (c->eof && !c->closing && c->in.len > 0 && !c->paused) {
+                if (c->eof && c->in.len > 0 && !c->paused) {
                         conn_close(c, "closed in the middle of a command");
                         return 0;
                 }
@@ -400,16 +427,20 @@ static int conn_new(struct ipc_server *s, int fd) {
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0)
                 c->cred = (struct ucred){ .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         r = mql_ipc_parser_init(&c->parser, conf->max_line, conf->max_payload);
-        if (r >= 0) {
-                c->scratch = malloc(c->parser.max_line);
-                if (!c->scratch)
+        /* One scratch buffer serves every connection: a parsed command is
+         * handled before the next is parsed. A reload may raise max_line. */
+        if (r >= 0 && s->scratch_size < c->parser.max_line) {
+                char *p = realloc(s->scratch, c->parser.max_line);
+                if (p) {
+                        s->scratch = p;
+                        s->scratch_size = c->parser.max_line;
+                } else
                         r = -ENOMEM;
         }
         if (r >= 0)
                 r = sd_event_add_io(manager_event(s->manager), &c->io, fd, EPOLLIN, on_conn_io, c);
         if (r < 0) {
                 sd_event_source_unref(c->io);
-                free(c->scratch);
                 free(c);
                 close(fd);
                 return r;
@@ -458,19 +489,24 @@ int ipc_server_new(struct manager *m, struct ipc_server **ret) {
                 return -ENOMEM;
         s->manager = m;
         s->fd = -1;
+        s->rbuf = malloc(READ_CHUNK);
+        if (!s->rbuf) {
+                free(s);
+                return -ENOMEM;
+        }
         r = sd_event_add_defer(manager_event(m), &s->flush, on_flush, s);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->flush, SD_EVENT_OFF);
-        /* After the flush, so that a reply written just before a close
-         * still goes out. */
-        if (r >= 0)
-                r = sd_event_source_set_priority(s->flush, SD_EVENT_PRIORITY_NORMAL + 10);
+        /* The same priority as the brokers and the connections: sd-event
+         * then takes pending sources of one priority in turn, so a burst from
+         * a broker cannot keep deliveries from going out (lower priority
+         * would starve the flush until the burst ends, and buffer all of
+         * it). */
         if (r >= 0)
                 r = sd_event_add_defer(manager_event(m), &s->reap, on_reap, s);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->reap, SD_EVENT_OFF);
-        if (r >= 0)
-                r = sd_event_source_set_priority(s->reap, SD_EVENT_PRIORITY_NORMAL + 20);
+
         if (r < 0) {
                 ipc_server_free(s);
                 return r;
@@ -587,6 +623,8 @@ struct ipc_server *ipc_server_free(struct ipc_server *s) {
         sd_event_source_disable_unref(s->reap);
         if (s->fd >= 0)
                 close(s->fd);
+        free(s->scratch);
+        free(s->rbuf);
         if (s->path) {
                 (void)unlink(s->path);
                 free(s->path);
