@@ -333,11 +333,13 @@ static size_t handle_bytes(struct conn *c, const char *data, size_t len) {
                         break;
                 if (n < 0) {
                         /* Framing is lost: say why, then close. */
+                        const char *why = n == -EMSGSIZE
+                                                  ? "line too long; closing"
+                                                  : "bad byte count or payload terminator; closing";
                         struct mql_ipc_frame e = {
                                 .kind = MQL_IPC_ERR,
-                                .code = { "bad-command", 11 },
-                                .text = n == -EMSGSIZE ? (struct mql_ipc_str){ "line too long", 13 }
-                                                       : (struct mql_ipc_str){ "bad byte count or payload terminator; closing", 46 },
+                                .code = { "bad-command", strlen("bad-command") },
+                                .text = { why, strlen(why) },
                         };
                         format_frame(c, &e);
                         conn_write(c);

@@ -295,12 +295,20 @@ static bool brokers_stopped(struct manager *m) {
         return true;
 }
 
+/* Timer sources are one-shot: each new time needs them enabled again. */
+static int stop_timer_at(struct manager *m, uint64_t usec) {
+        int r = sd_event_source_set_time(m->stop_timer, usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->stop_timer, SD_EVENT_ONESHOT);
+        return r;
+}
+
 static int on_stop_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
         if (!m->disconnected) {
                 if (!brokers_idle(m) && usec < m->stop_deadline)
-                        return sd_event_source_set_time(src, usec + STOP_POLL_USEC);
+                        return stop_timer_at(m, usec + STOP_POLL_USEC);
                 if (!brokers_idle(m))
                         log_warning("stopping with messages still unacknowledged by a broker");
                 for (struct broker *b = m->brokers; b; b = b->next)
@@ -310,7 +318,7 @@ static int on_stop_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         }
         if (brokers_stopped(m) || usec >= m->stop_deadline)
                 return sd_event_exit(m->event, m->exit_code);
-        return sd_event_source_set_time(src, usec + STOP_POLL_USEC);
+        return stop_timer_at(m, usec + STOP_POLL_USEC);
 }
 
 static void stop(struct manager *m) {
@@ -324,14 +332,15 @@ static void stop(struct manager *m) {
         ipc_server_stop_listening(m->server);
         sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         m->stop_deadline = now + (uint64_t)m->config->shutdown_timeout_ms * 1000u;
-        if (sd_event_add_time(m->event, &m->stop_timer, CLOCK_MONOTONIC, now, 0, on_stop_timer,
+        /* 1 ms accuracy: 0 would mean sd-event's default of 250 ms. */
+        if (sd_event_add_time(m->event, &m->stop_timer, CLOCK_MONOTONIC, now, 1000, on_stop_timer,
                               m) < 0)
                 sd_event_exit(m->event, m->exit_code);
 }
 
 void manager_kick(struct manager *m) {
         if (m->stop_timer && !m->disconnected)
-                (void)sd_event_source_set_time(m->stop_timer, 0);
+                (void)stop_timer_at(m, 0);
 }
 
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mqlink/topic.h>
 
@@ -42,6 +43,10 @@ struct upstream {
         bool granted_once;
         uint32_t gen_sent;
         uint32_t retained_gen; /* retained messages now in the stream belong to it */
+        /* Until then (CLOCK_MONOTONIC, µs), with Retain As Published upstream,
+         * a flagged message may be a copy for the newest SUBSCRIBE rather
+         * than a live retained publish: the others do not get it. */
+        uint64_t retained_until;
 
         unsigned ops;        /* SUBSCRIBE callbacks still to come */
         struct upstream *next, *prev;
@@ -58,6 +63,16 @@ struct route_table {
         char **stale; /* owned */
         size_t n_stale;
 };
+
+/* The broker sends the retained messages right after the SUBACK; this bounds
+ * how long flagged messages are taken for them when nothing else comes. */
+#define RETAINED_WINDOW_USEC (2u * 1000u * 1000u)
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 struct sub_op {
         struct upstream *up; /* counted in up->ops */
@@ -337,8 +352,10 @@ static void on_suback(struct mql_session *session, const uint8_t *reasons, size_
         }
         u->state = UP_ACTIVE;
         u->granted_once = true;
-        if (gen)
+        if (gen) {
                 u->retained_gen = gen;
+                u->retained_until = now_usec() + RETAINED_WINDOW_USEC;
+        }
         for (struct local_sub *s = u->subs; s; s = s->up_next)
                 if (s->reply) {
                         reply_ok(s->reply);
@@ -445,6 +462,17 @@ struct route_ctx {
 static void deliver_up(struct upstream *u, struct route_ctx *ctx) {
         const struct mql_message *msg = ctx->msg;
 
+        /* Upstream without Retain As Published, the flag marks the retained
+         * messages sent for a SUBSCRIBE: only the subscriptions that asked
+         * get them. With it, the flag may also be a live retained publish;
+         * those that did not ask skip flagged messages only right after a
+         * SUBSCRIBE that fetched retained ones, until a live message shows
+         * that the retained ones are through. */
+        bool copies = false;
+        if (msg->retain)
+                copies = !u->rap || (u->retained_until && now_usec() < u->retained_until);
+        else
+                u->retained_until = 0;
         for (struct local_sub *s = u->subs, *next; s; s = next) {
                 next = s->up_next;
                 if (s->reply)
@@ -452,10 +480,7 @@ static void deliver_up(struct upstream *u, struct route_ctx *ctx) {
                 bool fresh = s->gen != 0 && s->gen == u->retained_gen;
                 bool retain = false;
                 if (msg->retain) {
-                        /* Upstream without Retain As Published, the flag marks
-                         * the retained messages sent for a SUBSCRIBE: only
-                         * the subscriptions that asked get them. */
-                        if (!u->rap && !fresh)
+                        if (copies && !fresh)
                                 continue;
                         retain = fresh || s->retain_as_published;
                 }
