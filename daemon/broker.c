@@ -178,10 +178,15 @@ int broker_replace(struct broker *b, const struct config_broker *cfg) {
         struct mql_client *c;
         int r;
 
+        /* b->cfg must point into the live config whatever happens, since
+         * the old one is freed after a reload; a failed replace is marked
+         * so that the next reload tries again. */
         b->cfg = cfg;
+        b->cfg_pending = true;
         r = client_make(b, cfg, &c);
         if (r < 0)
                 return r;
+        b->cfg_pending = false;
         if (b->state == MQL_CLIENT_CONNECTED)
                 (void)mql_client_disconnect(b->client, 0);
         /* Freeing runs the old client's callbacks; its state must not be
@@ -199,6 +204,7 @@ int broker_replace(struct broker *b, const struct config_broker *cfg) {
 }
 
 void broker_disconnect(struct broker *b) {
+        router_broker_release(b);
         (void)mql_client_disconnect(b->client, 0);
 }
 

@@ -27,6 +27,7 @@ struct broker {
         int last_error;                   /* -errno of the last failure, 0 */
         uint8_t last_reason;              /* MQTT reason of the last refusal/DISCONNECT */
         bool sub_ids;                     /* the broker takes Subscription Identifiers */
+        bool cfg_pending;                 /* cfg not applied: a replace failed */
         uint64_t connects;
         uint64_t published;               /* publishes completed with success */
         uint64_t publish_failed;

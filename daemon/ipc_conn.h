@@ -22,6 +22,7 @@ struct reply {
         char *text;          /* owned: ERR "code text" parts, or NULL */
         size_t code_len;     /* ERR: the code is text[0..code_len) */
         struct bytes doc;    /* REPLY_DOC payload */
+        size_t held;         /* counted in conn->held_bytes while queued done */
 };
 
 struct conn {
@@ -39,6 +40,7 @@ struct conn {
         struct reply *replies; /* owned queue, command order */
         struct reply **replies_tail;
         size_t n_pending;
+        size_t held_bytes; /* done replies waiting behind an unanswered one */
 
         struct local_sub *subs; /* owned through the router */
         size_t n_subs;
@@ -61,6 +63,7 @@ struct ipc_server {
         int fd;                  /* owned listening socket, -1 */
         char *path;              /* owned: the socket we made, to unlink */
         sd_event_source *listen_io;
+        sd_event_source *accept_timer; /* listening paused: out of fds */
         sd_event_source *flush;  /* writes dirty connections once per iteration */
         sd_event_source *reap;   /* frees closed connections */
         struct conn *conns;

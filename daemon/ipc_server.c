@@ -95,6 +95,7 @@ static void replies_flush(struct conn *c) {
                 if (!c->replies)
                         c->replies_tail = &c->replies;
                 c->n_pending--;
+                c->held_bytes -= r->held;
                 if (!c->closing)
                         write_reply(c, r);
                 reply_free(r);
@@ -111,7 +112,14 @@ static void reply_complete(struct reply *r, enum reply_kind kind) {
                 reply_free(r); /* orphaned: nobody to tell */
                 return;
         }
-        replies_flush(r->conn);
+        struct conn *c = r->conn;
+        /* Behind an unanswered command it waits in memory: counted, so that
+         * reading pauses before such replies pile up (STATUS documents). */
+        if (c->replies != r) {
+                r->held = 16 + r->doc.len + (r->text ? strlen(r->text) : 0);
+                c->held_bytes += r->held;
+        }
+        replies_flush(c);
 }
 
 void reply_ok(struct reply *r) {
@@ -164,8 +172,10 @@ static void set_events(struct conn *c, uint32_t events) {
         if (c->events == events || c->closing)
                 return;
         c->events = events;
+        /* Stays enabled even with no events: epoll still reports a hang-up,
+         * so a client that goes away while paused or waiting for a broker
+         * frees its slot at once. */
         (void)sd_event_source_set_io_events(c->io, events);
-        (void)sd_event_source_set_enabled(c->io, events ? SD_EVENT_ON : SD_EVENT_OFF);
 }
 
 static void update_events(struct conn *c) {
@@ -208,6 +218,14 @@ void conn_close(struct conn *c, const char *why) {
 }
 
 static void conn_free(struct conn *c) {
+        struct ipc_server *s = c->server;
+        /* Off the flush list, which reap may run before. */
+        if (c->in_flush)
+                for (struct conn **pp = &s->flush_list; *pp; pp = &(*pp)->flush_next)
+                        if (*pp == c) {
+                                *pp = c->flush_next;
+                                break;
+                        }
         router_conn_gone(c);
         /* Replies still waiting for a broker are orphaned: their callback
          * frees them. */
@@ -273,7 +291,7 @@ static void process_input(struct conn *c);
 /* Reading stays paused while too much waits, so memory stays bounded. */
 static void check_pause(struct conn *c) {
         bool pause = c->n_pending >= CONN_MAX_PENDING ||
-                     c->out.len >= cfg(c->server)->client_output_max;
+                     c->out.len + c->held_bytes >= cfg(c->server)->client_output_max;
         if (pause == c->paused)
                 return;
         c->paused = pause;
@@ -458,14 +476,39 @@ static int conn_new(struct ipc_server *s, int fd) {
         return 0;
 }
 
+/* Out of file descriptors: the connection stays in the backlog and the
+ * listener would fire again at once. Stop listening for a while instead. */
+#define ACCEPT_BACKOFF_USEC (250u * 1000u)
+
+static int on_accept_resume(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct ipc_server *s = userdata;
+        s->accept_timer = sd_event_source_disable_unref(s->accept_timer);
+        if (s->listen_io)
+                (void)sd_event_source_set_enabled(s->listen_io, SD_EVENT_ON);
+        return 0;
+}
+
+static void accept_backoff(struct ipc_server *s, int err) {
+        uint64_t now;
+        if (s->accept_timer)
+                return;
+        log_warning_errno(err, "cannot accept local connections for now");
+        (void)sd_event_source_set_enabled(s->listen_io, SD_EVENT_OFF);
+        sd_event_now(manager_event(s->manager), CLOCK_MONOTONIC, &now);
+        if (sd_event_add_time(manager_event(s->manager), &s->accept_timer, CLOCK_MONOTONIC,
+                              now + ACCEPT_BACKOFF_USEC, 0, on_accept_resume, s) < 0)
+                (void)sd_event_source_set_enabled(s->listen_io, SD_EVENT_ON);
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct ipc_server *s = userdata;
 
         for (int i = 0; i < 64; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
-                        if (errno == EMFILE || errno == ENFILE)
-                                log_warning_errno(errno, "cannot accept a local connection");
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                            errno == ENOMEM)
+                                accept_backoff(s, errno);
                         return 0;
                 }
                 if (s->n_conns >= cfg(s)->max_clients || manager_stopping(s->manager)) {
@@ -608,6 +651,7 @@ int ipc_server_listen(struct ipc_server *s, int fd) {
 
 void ipc_server_stop_listening(struct ipc_server *s) {
         s->listen_io = sd_event_source_disable_unref(s->listen_io);
+        s->accept_timer = sd_event_source_disable_unref(s->accept_timer);
 }
 
 struct ipc_server *ipc_server_free(struct ipc_server *s) {
@@ -621,6 +665,7 @@ struct ipc_server *ipc_server_free(struct ipc_server *s) {
                 conn_free(c);
         }
         sd_event_source_disable_unref(s->listen_io);
+        sd_event_source_disable_unref(s->accept_timer);
         sd_event_source_disable_unref(s->flush);
         sd_event_source_disable_unref(s->reap);
         if (s->fd >= 0)

@@ -217,7 +217,7 @@ static int apply_config(struct manager *m, struct config *new) {
                                 b->next = NULL;
                                 break;
                         }
-                if (b && config_broker_same_session(b->cfg, cb)) {
+                if (b && !b->cfg_pending && config_broker_same_session(b->cfg, cb)) {
                         b->cfg = cb;
                         (void)router_broker_sync_pinned(b);
                         log_debug("broker %s: unchanged", b->name);
@@ -282,8 +282,10 @@ static int reload(struct manager *m) {
 /* ---- stopping ------------------------------------------------------------ */
 
 static bool brokers_idle(struct manager *m) {
+        /* A broker that is reconnecting may still take its queue before
+         * the deadline. */
         for (struct broker *b = m->brokers; b; b = b->next)
-                if (b->state == MQL_CLIENT_CONNECTED && broker_pending(b) > 0)
+                if (b->state != MQL_CLIENT_STOPPED && broker_pending(b) > 0)
                         return false;
         return true;
 }

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include <mqlink/mqlink.h>
 #include <mqlink/topic.h>
 
 #include "broker.h"
@@ -43,13 +43,10 @@ struct upstream {
         bool granted_once;
         uint32_t gen_sent;
         uint32_t retained_gen; /* retained messages now in the stream belong to it */
-        /* Until then (CLOCK_MONOTONIC, µs), with Retain As Published upstream,
-         * a flagged message may be a copy for the newest SUBSCRIBE rather
-         * than a live retained publish: the others do not get it. */
-        uint64_t retained_until;
 
         unsigned ops;        /* SUBSCRIBE callbacks still to come */
         struct upstream *next, *prev;
+        struct upstream *hnext;
 };
 
 struct route_table {
@@ -58,21 +55,15 @@ struct route_table {
         struct upstream *list;
         struct upstream **by_id; /* owned array indexed by id */
         size_t cap_id;
+        size_t id_hint;
+        struct upstream **buckets; /* owned: entries by filter, chained by hnext */
+        size_t n_buckets;          /* a power of two, or 0 */
+        size_t n_up;
         /* Filters to UNSUBSCRIBE at the next connection: dropped while the
          * broker was away, but still in its session. */
         char **stale; /* owned */
         size_t n_stale;
 };
-
-/* The broker sends the retained messages right after the SUBACK; this bounds
- * how long flagged messages are taken for them when nothing else comes. */
-#define RETAINED_WINDOW_USEC (2u * 1000u * 1000u)
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 struct sub_op {
         struct upstream *up; /* counted in up->ops */
@@ -97,17 +88,72 @@ static void match_part(const char *filter, size_t len, const char **ret, size_t 
         *ret_len = len;
 }
 
+/* FNV-1a: filters are short, and a local user picks them, so no keyed
+ * hash is needed against collisions beyond what the bucket growth gives. */
+static size_t filter_hash(const char *filter, size_t len) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ (unsigned char)filter[i]) * UINT64_C(0x100000001b3);
+        return (size_t)h;
+}
+
 static struct upstream *up_find(struct route_table *t, const char *filter, size_t len) {
-        for (struct upstream *u = t->list; u; u = u->next)
+        if (t->n_buckets == 0)
+                return NULL;
+        for (struct upstream *u = t->buckets[filter_hash(filter, len) & (t->n_buckets - 1)]; u;
+             u = u->hnext)
                 if (u->len == len && memcmp(u->filter, filter, len) == 0)
                         return u;
         return NULL;
 }
 
+/* Keeps buckets >= entries, so that a lookup stays O(1) on average. */
+static int hash_add(struct route_table *t, struct upstream *u) {
+        if (t->n_up + 1 > t->n_buckets) {
+                size_t n = t->n_buckets ? t->n_buckets * 2 : 64;
+                struct upstream **b = calloc(n, sizeof *b);
+                if (!b)
+                        return -ENOMEM;
+                for (size_t i = 0; i < t->n_buckets; i++)
+                        while (t->buckets[i]) {
+                                struct upstream *x = t->buckets[i];
+                                t->buckets[i] = x->hnext;
+                                size_t k = filter_hash(x->filter, x->len) & (n - 1);
+                                x->hnext = b[k];
+                                b[k] = x;
+                        }
+                free(t->buckets);
+                t->buckets = b;
+                t->n_buckets = n;
+        }
+        size_t k = filter_hash(u->filter, u->len) & (t->n_buckets - 1);
+        u->hnext = t->buckets[k];
+        t->buckets[k] = u;
+        t->n_up++;
+        return 0;
+}
+
+static void hash_remove(struct route_table *t, struct upstream *u) {
+        struct upstream **pp = &t->buckets[filter_hash(u->filter, u->len) & (t->n_buckets - 1)];
+        for (; *pp; pp = &(*pp)->hnext)
+                if (*pp == u) {
+                        *pp = u->hnext;
+                        t->n_up--;
+                        return;
+                }
+}
+
+/* The lowest free identifier at or above the hint: ids stay small (they
+ * index by_id) and allocation is amortised O(1). */
 static uint32_t id_alloc(struct route_table *t) {
-        for (size_t i = 1; i < t->cap_id; i++)
-                if (!t->by_id[i])
+        for (size_t i = t->id_hint ? t->id_hint : 1; i < t->cap_id; i++)
+                if (!t->by_id[i]) {
+                        t->id_hint = i + 1;
                         return (uint32_t)i;
+                }
+        /* MQTT caps Subscription Identifiers at 268,435,455. */
+        if (t->cap_id > 268435455u / 2)
+                return 0;
         size_t cap = t->cap_id ? t->cap_id * 2 : 64;
         struct upstream **n = realloc(t->by_id, cap * sizeof *n);
         if (!n)
@@ -116,7 +162,14 @@ static uint32_t id_alloc(struct route_table *t) {
         size_t id = t->cap_id ? t->cap_id : 1;
         t->by_id = n;
         t->cap_id = cap;
+        t->id_hint = id + 1;
         return (uint32_t)id;
+}
+
+static void id_free(struct route_table *t, uint32_t id) {
+        t->by_id[id] = NULL;
+        if (id < t->id_hint)
+                t->id_hint = id;
 }
 
 static struct upstream *up_new(struct route_table *t, const char *filter, size_t len) {
@@ -133,6 +186,12 @@ static struct upstream *up_new(struct route_table *t, const char *filter, size_t
         u->len = len;
         match_part(u->filter, len, &u->match, &u->match_len);
         if (trie_add(&t->trie, u->match, u->match_len, u) < 0) {
+                free(u->filter);
+                free(u);
+                return NULL;
+        }
+        if (hash_add(t, u) < 0) {
+                (void)trie_remove(&t->trie, u->match, u->match_len, u);
                 free(u->filter);
                 free(u);
                 return NULL;
@@ -159,7 +218,8 @@ static void up_unlink(struct upstream *u) {
         if (!t)
                 return;
         (void)trie_remove(&t->trie, u->match, u->match_len, u);
-        t->by_id[u->id] = NULL;
+        hash_remove(t, u);
+        id_free(t, u->id);
         if (u->prev)
                 u->prev->next = u->next;
         else
@@ -285,6 +345,10 @@ static int up_send(struct upstream *u) {
         }
         int r = mql_client_subscribe(b->client, &sub, 1, b->sub_ids ? &props : NULL, on_suback, op);
         if (r < 0) {
+                if (op->gen)
+                        for (struct local_sub *s = u->subs; s; s = s->up_next)
+                                if (s->gen == op->gen)
+                                        s->gen = 0;
                 free(op);
                 return log_warning_errno(r, "broker %s: cannot subscribe to %s", b->name, u->filter);
         }
@@ -308,8 +372,23 @@ static void up_sync(struct upstream *u) {
         }
         if (!connected(u->table) || u->state == UP_SUBSCRIBING)
                 return;
-        if (u->state == UP_IDLE || u->dirty || u->want_retained)
-                (void)up_send(u);
+        if (u->state != UP_IDLE && !u->dirty && !u->want_retained)
+                return;
+        int r = up_send(u);
+        if (r >= 0)
+                return;
+        /* The session cannot take it now (its output is over its bound, or
+         * every packet id is in use): answer the local subscriptions still
+         * waiting rather than leave them hanging. */
+        char text[128];
+        snprintf(text, sizeof text, "cannot subscribe: %s", mql_strerror(r));
+        for (struct local_sub *s = u->subs, *next; s; s = next) {
+                next = s->up_next;
+                if (s->reply)
+                        sub_free(s, "failed", text);
+        }
+        if (u->n_subs == 0 && !u->pinned)
+                up_drop(u);
 }
 
 static void on_suback(struct mql_session *session, const uint8_t *reasons, size_t n, int error,
@@ -328,8 +407,14 @@ static void on_suback(struct mql_session *session, const uint8_t *reasons, size_
                 /* The client went away (reload or shutdown): subscribe again
                  * on the next one; local subscribers keep waiting. */
                 u->state = UP_IDLE;
-                if (gen)
+                if (gen) {
+                        /* Those waiting for retained messages get them from
+                         * the next SUBSCRIBE instead. */
+                        for (struct local_sub *s = u->subs; s; s = s->up_next)
+                                if (s->gen == gen)
+                                        s->gen = 0;
                         u->want_retained = true;
+                }
                 return;
         }
         if (reasons[0] >= 0x80) {
@@ -352,10 +437,8 @@ static void on_suback(struct mql_session *session, const uint8_t *reasons, size_
         }
         u->state = UP_ACTIVE;
         u->granted_once = true;
-        if (gen) {
+        if (gen)
                 u->retained_gen = gen;
-                u->retained_until = now_usec() + RETAINED_WINDOW_USEC;
-        }
         for (struct local_sub *s = u->subs; s; s = s->up_next)
                 if (s->reply) {
                         reply_ok(s->reply);
@@ -388,6 +471,7 @@ void router_broker_remove(struct broker *b) {
         free(t->stale);
         trie_done(&t->trie);
         free(t->by_id);
+        free(t->buckets);
         free(t);
         b->routes = NULL;
 }
@@ -446,6 +530,28 @@ int router_broker_sync_pinned(struct broker *b) {
         return 0;
 }
 
+void router_broker_release(struct broker *b) {
+        struct route_table *t = b->routes;
+        size_t n = 0;
+
+        if (!connected(t))
+                return;
+        for (struct upstream *u = t->list; u; u = u->next)
+                n += !u->pinned && u->granted_once;
+        if (n == 0)
+                return;
+        struct mql_str *f = calloc(n, sizeof *f);
+        if (!f)
+                return;
+        n = 0;
+        for (struct upstream *u = t->list; u; u = u->next)
+                if (!u->pinned && u->granted_once)
+                        f[n++] = (struct mql_str){ u->filter, u->len };
+        /* Best effort: the DISCONNECT follows at once. */
+        (void)mql_client_unsubscribe(b->client, f, n, NULL, NULL, NULL);
+        free(f);
+}
+
 size_t router_broker_n_upstream(const struct broker *b) {
         size_t n = 0;
         for (const struct upstream *u = b->routes->list; u; u = u->next)
@@ -464,15 +570,10 @@ static void deliver_up(struct upstream *u, struct route_ctx *ctx) {
 
         /* Upstream without Retain As Published, the flag marks the retained
          * messages sent for a SUBSCRIBE: only the subscriptions that asked
-         * get them. With it, the flag may also be a live retained publish;
-         * those that did not ask skip flagged messages only right after a
-         * SUBSCRIBE that fetched retained ones, until a live message shows
-         * that the retained ones are through. */
-        bool copies = false;
-        if (msg->retain)
-                copies = !u->rap || (u->retained_until && now_usec() < u->retained_until);
-        else
-                u->retained_until = 0;
+         * get them. With it, the flag may also mean a live retained publish,
+         * which everyone must get: the earlier subscriptions may then see
+         * a retained message again (flag as they asked), never miss one. */
+        bool copies = msg->retain && !u->rap;
         for (struct local_sub *s = u->subs, *next; s; s = next) {
                 next = s->up_next;
                 if (s->reply)
@@ -508,8 +609,14 @@ void router_route(struct broker *b, const struct mql_message *msg) {
                         if (p.id != MQL_PROP_SUBSCRIPTION_IDENTIFIER)
                                 continue;
                         by_id = true;
-                        if (p.u32 < t->cap_id && t->by_id[p.u32])
-                                deliver_up(t->by_id[p.u32], &ctx);
+                        /* The broker may still hold an identifier from an
+                         * earlier run or a filter dropped while it was away,
+                         * now reused: a message reaches an entry only if it
+                         * matches the entry's own filter. */
+                        struct upstream *u = p.u32 < t->cap_id ? t->by_id[p.u32] : NULL;
+                        if (u && mql_topic_matches(u->match, u->match_len, msg->topic.ptr,
+                                                   msg->topic.len))
+                                deliver_up(u, &ctx);
                 }
         }
         if (!by_id)

@@ -58,6 +58,10 @@ void router_broker_connected(struct broker *b);
 /* Applies the broker's `subscribe =` lines (at start and after a reload). */
 int router_broker_sync_pinned(struct broker *b);
 size_t router_broker_n_upstream(const struct broker *b);
+/* Before a DISCONNECT: UNSUBSCRIBE what local clients held, so that a
+ * session the broker keeps (clean_start = no) does not collect messages
+ * for subscribers that will be gone; the pinned ones stay. */
+void router_broker_release(struct broker *b);
 
 /* A message from `b`. */
 void router_route(struct broker *b, const struct mql_message *msg);

@@ -704,6 +704,25 @@ static void test_retained(void **state) {
 /* rap=1 joining a filter held without it: the retained message with its
  * flag for the newcomer, and live retained messages keep theirs for it
  * only. The others must not see the retained message again. */
+/* m4 on c, after at most one unflagged copy of the retained "new" (see
+ * test_retained_rap()). */
+static void expect_msg_after_dup(struct dh_conn *c, const char *sid) {
+        char dup[64], want[64];
+        struct dh_frame f;
+
+        snprintf(dup, sizeof dup, "MSG %s ret/t 3 broker=a", sid);
+        snprintf(want, sizeof want, "MSG %s ret/t 2 broker=a", sid);
+        dh_must_read(c, &f);
+        if (strcmp(f.line, dup) == 0) {
+                assert_memory_equal(f.payload, "new", 3);
+                dh_frame_done(&f);
+                dh_must_read(c, &f);
+        }
+        assert_string_equal(f.line, want);
+        assert_memory_equal(f.payload, "m4", 2);
+        dh_frame_done(&f);
+}
+
 static void test_retained_rap(void **state) {
         struct ctx *t = *state;
 
@@ -725,12 +744,21 @@ static void test_retained_rap(void **state) {
         dh_mosquitto_pub(&t->b[0], "ret/t", "m4", 2, 1, false);
         struct dh_frame f;
         dh_must_read(c1, &f);
+        /* With Retain As Published upstream the daemon cannot tell the
+         * retained copy for r4 from a live retained publish, so r1 may get
+         * "new" again (unflagged, as it did not ask for rap): a duplicate
+         * rather than the risk of losing a live message. */
+        if (strcmp(f.line, "MSG r1 ret/t 3 broker=a") == 0) {
+                assert_memory_equal(f.payload, "new", 3);
+                dh_frame_done(&f);
+                dh_must_read(c1, &f);
+        }
         char line[256];
         snprintf(line, sizeof line, "%s", f.line);
         dh_frame_done(&f);
         assert_string_equal(line, "MSG r1 ret/t 2 broker=a");
-        dh_expect_msg(c2, "r2", "ret/t", "m4", 2, " broker=a");
-        dh_expect_msg(c3, "r3", "ret/t", "m4", 2, " broker=a");
+        expect_msg_after_dup(c2, "r2");
+        expect_msg_after_dup(c3, "r3");
         dh_expect_msg(c4, "r4", "ret/t", "m4", 2, " broker=a");
         dh_mosquitto_pub(&t->b[0], "ret/t", "m5", 2, 1, true);
         /* mosquitto 2.0.11 keeps the options of the first SUBSCRIBE when a
@@ -1055,7 +1083,10 @@ static void test_limits(void **state) {
         need_daemon(t);
         dh_must_start_broker(&t->b[0], NULL);
         assert_int_equal(test_broker_free_port(&dead_port), 0);
-        dh_conf_daemon(&conf, &t->d, "max_clients = 4\nmax_subs_per_client = 2\n");
+        /* shutdown_timeout: at SIGTERM the daemon waits that long for
+         * "gone" to come back and take its queue. */
+        dh_conf_daemon(&conf, &t->d,
+                       "max_clients = 4\nmax_subs_per_client = 2\nshutdown_timeout = 1\n");
         dh_conf_broker(&conf, "a", t->b[0].port, NULL);
         dh_conf_broker(&conf, "gone", dead_port, "queue_messages = 2\n");
         dh_must_start_daemon(&t->d, conf, NULL);
