@@ -118,6 +118,38 @@ else
         echo "ok $n - tls # SKIP no certificates (openssl missing?)"
 fi
 
+# daemon_echo talks to mqlinkd (its path in MQLINKD, when the daemon is
+# built), which this script starts next to the broker.
+if [ -n "${MQLINKD:-}" ] && [ -x "$ex/daemon_echo" ]; then
+        sock="$tmp/mqlinkd.sock"
+        cat >"$tmp/mqlinkd.conf" <<EOC
+[mqlinkd]
+socket_path = $sock
+[broker:test]
+uri = $MQTT_URI
+clean_start = yes
+EOC
+        "$MQLINKD" -c "$tmp/mqlinkd.conf" 2>"$tmp/mqlinkd.log" &
+        dpid=$!
+        i=0
+        while [ ! -S "$sock" ] && [ $i -lt 100 ]; do
+                sleep 0.05
+                i=$((i + 1))
+        done
+        check "daemon_echo through mqlinkd" 0 "^$topic/echo hello from daemon_echo \\(sid 1, broker test, QoS 1\\)\$" -- \
+                "$ex/daemon_echo" -S "$sock" "$topic/echo"
+        check "daemon_echo: an unknown broker is refused" 1 'SUB refused: no-broker' -- \
+                "$ex/daemon_echo" -S "$sock" -b nope "$topic/echo"
+        check "daemon_echo without a daemon" 1 'is mqlinkd running' -- \
+                "$ex/daemon_echo" -S "$tmp/none.sock" "$topic/echo"
+        kill -TERM "$dpid"
+        wait "$dpid"
+        result "mqlinkd exits 0 on SIGTERM" "$([ $? = 0 ] && echo 1)"
+else
+        n=$((n + 1))
+        echo "ok $n - daemon_echo # SKIP mqlinkd not built"
+fi
+
 echo "1..$n"
 if [ $failed = 1 ] && [ -n "${BROKER_LOG:-}" ]; then
         echo "# ---- broker log"
