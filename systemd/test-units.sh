@@ -19,7 +19,7 @@
 # --offline only read files; generators and man page lookups are turned off.
 set -euo pipefail
 
-service='' socket='' sysusers='' tmpfiles='' installed='' daemon='' threshold=''
+service='' socket='' sysusers='' tmpfiles='' installed='' daemon='' threshold='' conf=''
 while (($#)); do
         case $1 in
         --service) service=$2 ;;
@@ -29,6 +29,7 @@ while (($#)); do
         --installed-daemon) installed=$2 ;;
         --daemon) daemon=$2 ;;
         --threshold) threshold=$2 ;;
+        --conf) conf=$2 ;;
         *)
                 echo "Bail out! unknown argument $1"
                 exit 1
@@ -69,7 +70,7 @@ while IFS= read -r line || [[ -n $line ]]; do
 done <"$service" >"$tmp/units/mqlinkd.service"
 cp "$socket" "$tmp/units/mqlinkd.socket"
 
-echo "1..4"
+echo "1..6"
 
 # 1
 if systemd-analyze verify --man=no --generators=no \
@@ -121,4 +122,28 @@ elif systemd-tmpfiles --root="$tmp/root" --create "$(abs "$tmpfiles")" >"$tmp/tm
 else
         echo "not ok 4 - systemd-tmpfiles creates /etc/mqlink and /var/lib/mqlinkd"
         diag "$tmp/tmpfiles.log"
+fi
+
+# 5: the shipped configuration is valid as it is.
+if "$daemon" --check-config -c "$conf" >"$tmp/check.log" 2>&1; then
+        echo "ok 5 - mqlinkd --check-config accepts conf/mqlinkd.conf"
+else
+        echo "not ok 5 - mqlinkd --check-config accepts conf/mqlinkd.conf"
+        diag "$tmp/check.log"
+fi
+
+# 6: with stderr going to the journal (JOURNAL_STREAM names it), each line
+# starts with its syslog priority: a config error is <3>.
+printf '[mqlinkd]\nbogus = 1\n' >"$tmp/bad.conf"
+: >"$tmp/journal.log"
+if JOURNAL_STREAM=$(stat -c '%d:%i' "$tmp/journal.log") \
+        "$daemon" -c "$tmp/bad.conf" 2>>"$tmp/journal.log"; then
+        echo "not ok 6 - a bad config makes mqlinkd fail"
+elif ! "$daemon" -c "$tmp/bad.conf" 2>"$tmp/plain.log" &&
+        head -n 1 "$tmp/journal.log" | grep -q '^<3>.*bogus' &&
+        grep -q '^mqlinkd\[error\]: .*bogus' "$tmp/plain.log"; then
+        echo "ok 6 - log lines carry <N> priorities only when stderr is the journal"
+else
+        echo "not ok 6 - log lines carry <N> priorities only when stderr is the journal"
+        diag "$tmp/journal.log"
 fi
