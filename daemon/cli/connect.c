@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 
-/* The connection to mqlinkd that every command uses, on an mql_loop, and
- * how its failures are told to the user. */
+/* What every command shares: the options they all have, the run on a
+ * connection to mqlinkd on an mql_loop, and how failures are told to the
+ * user. */
 
 #define _GNU_SOURCE 1
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +74,47 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         return 0;
 }
 
+int cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
+              const struct option *longopts, void (*help)(void), cli_option_fn option) {
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'S':
+                        cli->socket_path = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return CLI_DONE;
+                case '?': /* getopt has told what */
+                        return cli_usage_error(cli, NULL);
+                default:
+                        r = option ? option(cli, c, argc, argv) : cli_usage_error(cli, NULL);
+                        if (r != 0)
+                                return r;
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+        return 0;
+}
+
+int cli_option_qos(struct cli *cli, const char *arg, struct mql_ipc_frame *f) {
+        uint64_t n;
+
+        if (cli_parse_u64(arg, 0, 2, &n) < 0)
+                return cli_usage_error(cli, "-q: 0, 1 or 2, not '%s'", arg);
+        f->qos = (uint8_t)n;
+        return 0;
+}
+
+int cli_option_broker(struct cli *cli, const char *arg, struct mql_ipc_frame *f) {
+        if (!*arg)
+                return cli_usage_error(cli, "-b: empty broker name");
+        f->broker = (struct mql_ipc_str){ arg, strlen(arg) };
+        return 0;
+}
+
 void cli_finish(struct cli *cli, int code) {
         if (cli->done)
                 return;
@@ -120,6 +163,24 @@ bool cli_reply_ok(struct cli *cli, const char *what, const struct mql_ipc_frame 
         return false;
 }
 
+bool cli_reply_ok_or_end(struct cli *cli, const char *what, const struct mql_ipc_frame *reply,
+                         int error) {
+        if (cli_reply_ok(cli, what, reply, error))
+                return true;
+        cli_finish(cli, reply ? EXIT_REFUSED : EXIT_LOST);
+        return false;
+}
+
+int cli_send(struct cli *cli, const char *what, const struct mql_ipc_frame *f,
+             mql_ipc_reply_fn on_reply, void *userdata) {
+        int r = mql_ipc_client_send(cli->client, f, on_reply, userdata);
+        if (r < 0) {
+                cli_error("%s: cannot send: %s", what, strerror(-r));
+                return EXIT_LOST;
+        }
+        return EXIT_OK;
+}
+
 static void on_close(struct mql_ipc_client *c, int error, void *userdata) {
         report_lost(userdata, error);
 }
@@ -156,19 +217,21 @@ static int new_client(struct cli *cli, const struct mql_ipc_client_config *cfg) 
         return r;
 }
 
-int cli_connect(struct cli *cli, mql_ipc_message_fn on_message, size_t max_output, bool signals) {
+/* Creates the loop and connects to the daemon, the client attached to the
+ * loop. Returns EXIT_OK, or EXIT_NOCONNECT after printing why. */
+static int connect_daemon(struct cli *cli, const struct cli_session *s) {
         const char *path = cli->socket_path ? cli->socket_path : mql_ipc_client_socket_path();
         struct mql_ipc_client_config cfg = {
                 .socket_path = path,
-                .max_output = max_output,
-                .on_message = on_message,
+                .max_output = s->max_output,
+                .on_message = s->on_message,
                 .on_close = on_close,
                 .userdata = cli,
         };
         int r;
 
         r = mql_loop_new(&cli->loop);
-        if (r >= 0 && signals)
+        if (r >= 0 && s->signals)
                 r = add_signals(cli);
         if (r < 0) {
                 cli_error("cannot set up the event loop: %s", strerror(-r));
@@ -189,7 +252,8 @@ int cli_connect(struct cli *cli, mql_ipc_message_fn on_message, size_t max_outpu
         return EXIT_OK;
 }
 
-int cli_run(struct cli *cli) {
+/* Runs the loop until cli_finish(); returns the exit code. */
+static int run(struct cli *cli) {
         int r = mql_loop_run(cli->loop);
         if (r < 0 && !cli->done) {
                 cli_error("event loop failed: %s", strerror(-r));
@@ -198,7 +262,16 @@ int cli_run(struct cli *cli) {
         return cli->exit_code;
 }
 
-void cli_disconnect(struct cli *cli) {
+int cli_exec(struct cli *cli, const struct cli_session *s) {
+        int r = connect_daemon(cli, s);
+
+        if (r == EXIT_OK)
+                r = s->start(cli);
+        if (r == EXIT_OK)
+                r = run(cli);
+        if (s->stop)
+                s->stop(cli);
         cli->client = mql_ipc_client_free(cli->client);
         cli->loop = mql_loop_free(cli->loop);
+        return r;
 }

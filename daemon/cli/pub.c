@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +209,38 @@ static int set_mode(struct pub *p, enum mode mode, const char *arg) {
         return 0;
 }
 
+static int option(struct cli *cli, int c, int argc, char **argv) {
+        struct pub *p = cli->data;
+
+        switch (c) {
+        case 't':
+                if (p->topic)
+                        return cli_usage_error(cli, "only one -t");
+                p->topic = optarg;
+                break;
+        case 'm':
+                return set_mode(p, MODE_MESSAGE, optarg);
+        case 'f':
+                return set_mode(p, MODE_FILE, optarg);
+        case 's':
+                return set_mode(p, MODE_STDIN, NULL);
+        case 'l':
+                return set_mode(p, MODE_LINES, NULL);
+        case 'n':
+                return set_mode(p, MODE_NULL, NULL);
+        case 'q':
+                return cli_option_qos(cli, optarg, &p->frame);
+        case 'r':
+                p->frame.retain = true;
+                break;
+        case 'b':
+                return cli_option_broker(cli, optarg, &p->frame);
+        case 'D':
+                return pub_property(cli, &p->frame, optarg, argc, argv, &optind);
+        }
+        return 0;
+}
+
 static int parse_args(struct pub *p, int argc, char **argv) {
         static const struct option options[] = {
                 { "topic", required_argument, NULL, 't' },
@@ -227,63 +258,11 @@ static int parse_args(struct pub *p, int argc, char **argv) {
                 {},
         };
         struct cli *cli = p->cli;
-        uint64_t n;
-        int c, r = 0;
 
         /* "+": no reordering, so that -D can take the words after it. */
-        while (r == 0 &&
-               (c = getopt_long(argc, argv, "+t:m:f:slnq:rb:D:S:h", options, NULL)) >= 0) {
-                switch (c) {
-                case 't':
-                        if (p->topic)
-                                return cli_usage_error(cli, "only one -t");
-                        p->topic = optarg;
-                        break;
-                case 'm':
-                        r = set_mode(p, MODE_MESSAGE, optarg);
-                        break;
-                case 'f':
-                        r = set_mode(p, MODE_FILE, optarg);
-                        break;
-                case 's':
-                        r = set_mode(p, MODE_STDIN, NULL);
-                        break;
-                case 'l':
-                        r = set_mode(p, MODE_LINES, NULL);
-                        break;
-                case 'n':
-                        r = set_mode(p, MODE_NULL, NULL);
-                        break;
-                case 'q':
-                        if (cli_parse_u64(optarg, 0, 2, &n) < 0)
-                                return cli_usage_error(cli, "-q: 0, 1 or 2, not '%s'", optarg);
-                        p->frame.qos = (uint8_t)n;
-                        break;
-                case 'r':
-                        p->frame.retain = true;
-                        break;
-                case 'b':
-                        if (!*optarg)
-                                return cli_usage_error(cli, "-b: empty broker name");
-                        p->frame.broker = (struct mql_ipc_str){ optarg, strlen(optarg) };
-                        break;
-                case 'D':
-                        r = pub_property(cli, &p->frame, optarg, argc, argv, &optind);
-                        break;
-                case 'S':
-                        cli->socket_path = optarg;
-                        break;
-                case 'h':
-                        help();
-                        return -1;
-                default:
-                        return cli_usage_error(cli, NULL);
-                }
-        }
+        int r = cli_parse(cli, argc, argv, "+t:m:f:slnq:rb:D:S:h", options, help, option);
         if (r != 0)
                 return r;
-        if (optind < argc)
-                return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
         if (!p->topic)
                 return cli_usage_error(cli, "no topic: -t TOPIC");
         if (p->mode == MODE_NONE)
@@ -298,7 +277,8 @@ static int parse_args(struct pub *p, int argc, char **argv) {
         return 0;
 }
 
-static int start(struct pub *p) {
+static int start(struct cli *cli) {
+        struct pub *p = cli->data;
         bool ok;
 
         switch (p->mode) {
@@ -324,28 +304,34 @@ static int start(struct pub *p) {
         return ok ? 0 : p->cli->exit_code;
 }
 
+/* -s and -l read stdin on the loop: that ends before the loop does. */
+static void stop(struct cli *cli) {
+        struct pub *p = cli->data;
+
+        input_done(&p->in);
+}
+
 int cli_pub(struct cli *cli, int argc, char **argv) {
+        /* No limit of the library's: our own window bounds -l, and -f and
+         * -s hold their one message in memory anyway. */
+        static const struct cli_session session = {
+                .max_output = SIZE_MAX,
+                .start = start,
+                .stop = stop,
+        };
         struct pub p = { .cli = cli, .frame = { .kind = MQL_IPC_PUB } };
         int r;
 
         cli->data = &p;
         r = parse_args(&p, argc, argv);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r == CLI_DONE ? EXIT_OK : r;
         if (p.mode == MODE_FILE) {
                 r = read_file(&p);
                 if (r != 0)
                         return r;
         }
-        /* No limit of the library's: our own window bounds -l, and -f and
-         * -s hold their one message in memory anyway. */
-        r = cli_connect(cli, NULL, SIZE_MAX, false);
-        if (r == 0)
-                r = start(&p);
-        if (r == 0)
-                r = cli_run(cli);
-        input_done(&p.in);
-        cli_disconnect(cli);
+        r = cli_exec(cli, &session);
         free(p.file);
         return r;
 }

@@ -8,7 +8,6 @@
  */
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +151,8 @@ static void on_reply(struct mql_ipc_client *c, const struct mql_ipc_frame *reply
         struct status *s = userdata;
         struct cli *cli = s->cli;
 
-        if (!cli_reply_ok(cli, "status", reply, error)) {
-                cli_finish(cli, reply ? EXIT_REFUSED : EXIT_LOST);
+        if (!cli_reply_ok_or_end(cli, "status", reply, error))
                 return;
-        }
         int code = EXIT_OK;
         if (s->json) {
                 fwrite(reply->payload.ptr, 1, reply->payload.len, stdout);
@@ -170,48 +167,37 @@ static void on_reply(struct mql_ipc_client *c, const struct mql_ipc_frame *reply
         cli_finish(cli, code);
 }
 
+static int start(struct cli *cli) {
+        struct mql_ipc_frame f = { .kind = MQL_IPC_STATUS };
+
+        return cli_send(cli, "status", &f, on_reply, cli->data);
+}
+
+enum {
+        OPT_JSON = 0x100
+};
+
+/* Its one option of its own: --json. */
+static int option(struct cli *cli, int c, int argc, char **argv) {
+        struct status *s = cli->data;
+
+        s->json = true;
+        return 0;
+}
+
 int cli_status(struct cli *cli, int argc, char **argv) {
-        enum {
-                OPT_JSON = 0x100
-        };
         static const struct option options[] = {
                 { "json", no_argument, NULL, OPT_JSON },
                 { "socket", required_argument, NULL, 'S' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
+        static const struct cli_session session = { .start = start };
         struct status s = { .cli = cli };
-        int c, r;
 
-        while ((c = getopt_long(argc, argv, "+S:h", options, NULL)) >= 0) {
-                switch (c) {
-                case OPT_JSON:
-                        s.json = true;
-                        break;
-                case 'S':
-                        cli->socket_path = optarg;
-                        break;
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                default:
-                        return cli_usage_error(cli, NULL);
-                }
-        }
-        if (optind < argc)
-                return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-
-        r = cli_connect(cli, NULL, 0, false);
-        if (r == 0) {
-                struct mql_ipc_frame f = { .kind = MQL_IPC_STATUS };
-                r = mql_ipc_client_send(cli->client, &f, on_reply, &s);
-                if (r < 0) {
-                        cli_error("status: cannot send: %s", strerror(-r));
-                        r = EXIT_LOST;
-                }
-        }
-        if (r == 0)
-                r = cli_run(cli);
-        cli_disconnect(cli);
-        return r;
+        cli->data = &s;
+        int r = cli_parse(cli, argc, argv, "+S:h", options, help, option);
+        if (r != 0)
+                return r == CLI_DONE ? EXIT_OK : r;
+        return cli_exec(cli, &session);
 }

@@ -7,7 +7,6 @@
  */
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,10 +141,8 @@ static void on_message(struct mql_ipc_client *c, const struct mql_ipc_frame *m, 
 static void on_reply(struct mql_ipc_client *c, const struct mql_ipc_frame *reply, int error,
                      void *userdata) {
         const char *filter = userdata;
-        struct cli *cli = mql_ipc_client_get_userdata(c);
 
-        if (!cli_reply_ok(cli, filter, reply, error) && reply)
-                cli_finish(cli, EXIT_REFUSED);
+        cli_reply_ok_or_end(mql_ipc_client_get_userdata(c), filter, reply, error);
 }
 
 static int on_timeout(struct mql_loop_source *src, mql_usec usec, void *userdata) {
@@ -158,12 +155,62 @@ static int on_timeout(struct mql_loop_source *src, mql_usec usec, void *userdata
         return 0;
 }
 
+enum {
+        OPT_NL = 0x100,
+        OPT_RAP,
+        OPT_RH
+};
+
+static int option(struct cli *cli, int c, int argc, char **argv) {
+        struct sub *s = cli->data;
+        uint64_t n;
+
+        switch (c) {
+        case 't':
+                if (mql_topic_filter_check(optarg, strlen(optarg)) < 0)
+                        return cli_usage_error(cli, "invalid topic filter '%s'", optarg);
+                s->filters[s->n_filters++] = optarg;
+                break;
+        case 'q':
+                return cli_option_qos(cli, optarg, &s->frame);
+        case 'b':
+                return cli_option_broker(cli, optarg, &s->frame);
+        case 'C':
+                if (cli_parse_u64(optarg, 1, UINT64_MAX, &s->count) < 0)
+                        return cli_usage_error(cli, "-C: a count of 1 or more, not '%s'", optarg);
+                break;
+        case 'v':
+                s->verbose = true;
+                break;
+        case 'N':
+                s->no_newline = true;
+                break;
+        case 'F':
+                if (strcmp(optarg, "json") != 0)
+                        return cli_usage_error(cli, "-F: only 'json' is known, not '%s'", optarg);
+                s->json = true;
+                break;
+        case 'W':
+                if (cli_parse_u64(optarg, 1, TIMEOUT_MAX, &s->timeout) < 0)
+                        return cli_usage_error(cli, "-W: seconds in 1..%u, not '%s'", TIMEOUT_MAX,
+                                               optarg);
+                break;
+        case OPT_NL:
+                s->frame.no_local = true;
+                break;
+        case OPT_RAP:
+                s->frame.retain_as_published = true;
+                break;
+        case OPT_RH:
+                if (cli_parse_u64(optarg, 0, 2, &n) < 0)
+                        return cli_usage_error(cli, "--rh: 0, 1 or 2, not '%s'", optarg);
+                s->frame.retain_handling = (uint8_t)n;
+                break;
+        }
+        return 0;
+}
+
 static int parse_args(struct sub *s, int argc, char **argv) {
-        enum {
-                OPT_NL = 0x100,
-                OPT_RAP,
-                OPT_RH
-        };
         static const struct option options[] = {
                 { "topic", required_argument, NULL, 't' },
                 { "qos", required_argument, NULL, 'q' },
@@ -180,82 +227,23 @@ static int parse_args(struct sub *s, int argc, char **argv) {
                 {},
         };
         struct cli *cli = s->cli;
-        uint64_t n;
-        int c;
 
         s->filters = calloc((size_t)argc, sizeof(*s->filters));
         if (!s->filters) {
                 cli_error("out of memory");
                 return EXIT_USAGE;
         }
-        while ((c = getopt_long(argc, argv, "+t:q:b:C:vNF:W:S:h", options, NULL)) >= 0) {
-                switch (c) {
-                case 't':
-                        if (mql_topic_filter_check(optarg, strlen(optarg)) < 0)
-                                return cli_usage_error(cli, "invalid topic filter '%s'", optarg);
-                        s->filters[s->n_filters++] = optarg;
-                        break;
-                case 'q':
-                        if (cli_parse_u64(optarg, 0, 2, &n) < 0)
-                                return cli_usage_error(cli, "-q: 0, 1 or 2, not '%s'", optarg);
-                        s->frame.qos = (uint8_t)n;
-                        break;
-                case 'b':
-                        if (!*optarg)
-                                return cli_usage_error(cli, "-b: empty broker name");
-                        s->frame.broker = (struct mql_ipc_str){ optarg, strlen(optarg) };
-                        break;
-                case 'C':
-                        if (cli_parse_u64(optarg, 1, UINT64_MAX, &s->count) < 0)
-                                return cli_usage_error(cli, "-C: a count of 1 or more, not '%s'",
-                                                       optarg);
-                        break;
-                case 'v':
-                        s->verbose = true;
-                        break;
-                case 'N':
-                        s->no_newline = true;
-                        break;
-                case 'F':
-                        if (strcmp(optarg, "json") != 0)
-                                return cli_usage_error(cli, "-F: only 'json' is known, not '%s'",
-                                                       optarg);
-                        s->json = true;
-                        break;
-                case 'W':
-                        if (cli_parse_u64(optarg, 1, TIMEOUT_MAX, &s->timeout) < 0)
-                                return cli_usage_error(cli, "-W: seconds in 1..%u, not '%s'",
-                                                       TIMEOUT_MAX, optarg);
-                        break;
-                case OPT_NL:
-                        s->frame.no_local = true;
-                        break;
-                case OPT_RAP:
-                        s->frame.retain_as_published = true;
-                        break;
-                case OPT_RH:
-                        if (cli_parse_u64(optarg, 0, 2, &n) < 0)
-                                return cli_usage_error(cli, "--rh: 0, 1 or 2, not '%s'", optarg);
-                        s->frame.retain_handling = (uint8_t)n;
-                        break;
-                case 'S':
-                        cli->socket_path = optarg;
-                        break;
-                case 'h':
-                        help();
-                        return -1;
-                default:
-                        return cli_usage_error(cli, NULL);
-                }
-        }
-        if (optind < argc)
-                return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+        int r = cli_parse(cli, argc, argv, "+t:q:b:C:vNF:W:S:h", options, help, option);
+        if (r != 0)
+                return r;
         if (s->n_filters == 0)
                 return cli_usage_error(cli, "no topic filter: -t FILTER");
         return 0;
 }
 
-static int subscribe(struct sub *s) {
+static int subscribe(struct cli *cli) {
+        struct sub *s = cli->data;
+
         s->sids = calloc(s->n_filters, sizeof(*s->sids));
         if (!s->sids) {
                 cli_error("out of memory");
@@ -287,19 +275,19 @@ static int subscribe(struct sub *s) {
 }
 
 int cli_sub(struct cli *cli, int argc, char **argv) {
+        static const struct cli_session session = {
+                .on_message = on_message,
+                .signals = true,
+                .start = subscribe,
+        };
         struct sub s = { .cli = cli };
         int r;
 
         cli->data = &s;
         r = parse_args(&s, argc, argv);
         if (r == 0)
-                r = cli_connect(cli, on_message, 0, true);
-        if (r == 0)
-                r = subscribe(&s);
-        if (r == 0)
-                r = cli_run(cli);
-        cli_disconnect(cli);
+                r = cli_exec(cli, &session);
         free(s.filters);
         free(s.sids);
-        return r < 0 ? EXIT_OK : r;
+        return r == CLI_DONE ? EXIT_OK : r;
 }

@@ -72,13 +72,17 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mosquitto.h>
 
 #include <mqlink/ipc.h>
 #include <mqlink/mqlink.h>
+
+#include "bench-figures.h"
+#include "bench-mosq.h"
+#include "bench-peer.h"
+#include "bench-util.h"
 
 /* tests/integration/broker.h: the launcher the integration tests use. */
 #include "broker.h"
@@ -90,9 +94,6 @@
 #define WINDOW 1000
 #define PAYLOAD 64
 #define MAX_ROUNDS 15
-#define NSEC_PER_USEC 1000ull
-#define NSEC_PER_MSEC 1000000ull
-#define NSEC_PER_SEC 1000000000ull
 /* No progress for this long fails a run. */
 #define STALL_NSEC (10 * NSEC_PER_SEC)
 /* Once every PUB is answered, how long the subscriber(s) may stay silent
@@ -108,92 +109,10 @@
  * open 1000 local connections). */
 #define FD_WANT 4096
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
-/* As bench_client's, with the window of this benchmark: unbounded queues
- * (so a slow subscriber sees every message, QoS 0 too), no disk, Nagle off,
- * no per-connection log. */
-#define BROKER_CONF                                                    \
-        "persistence false\n"                                          \
-        "max_inflight_messages " STR(WINDOW) "\n"                      \
-                                             "max_queued_messages 0\n" \
-                                             "max_queued_bytes 0\n"    \
-                                             "set_tcp_nodelay true\n"  \
-                                             "connection_messages false\n"
+/* As bench_client's, with the window of this benchmark. */
+#define BROKER_CONF PEER_BROKER_CONF(WINDOW)
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t tv_ns(struct timeval tv) {
-        return (uint64_t)tv.tv_sec * NSEC_PER_SEC + (uint64_t)tv.tv_usec * NSEC_PER_USEC;
-}
-
-static uint64_t self_cpu_ns(void) {
-        struct rusage ru;
-
-        getrusage(RUSAGE_SELF, &ru);
-        return tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
-}
-
-static void nap_ms(unsigned ms) {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-        const uint8_t *p = buf;
-
-        while (len > 0) {
-                ssize_t r = write(fd, p, len);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return -errno;
-                p += r;
-                len -= (size_t)r;
-        }
-        return 0;
-}
-
-/* Reads exactly len bytes within timeout_ms: 0, -ETIMEDOUT, -EPIPE (the
- * writer closed first) or -errno. */
-static int read_all(int fd, void *buf, size_t len, int timeout_ms) {
-        uint8_t *p = buf;
-        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
-
-        while (len > 0) {
-                uint64_t t = now_ns();
-                if (t >= deadline)
-                        return -ETIMEDOUT;
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                int r = poll(&pfd, 1, (int)((deadline - t) / NSEC_PER_MSEC) + 1);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return -errno;
-                if (r == 0)
-                        continue;
-                ssize_t n = read(fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -EPIPE;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
 
 /* snprintf() without the compiler's truncation warnings: truncating a
  * message or a path that cannot be that long is fine here. */
@@ -214,31 +133,6 @@ static void *xmalloc(size_t n) {
                 abort();
         }
         return p;
-}
-
-static void make_payload(uint8_t *p, size_t size) {
-        for (size_t i = 0; i < size; i++)
-                p[i] = (uint8_t)('a' + i % 26);
-}
-
-/* CPU time (user + sys) of process `pid` so far, 0 if unknown. */
-static uint64_t proc_cpu_ns(pid_t pid) {
-        char path[64], buf[1024];
-        unsigned long utime = 0, stime = 0;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (!f)
-                return 0;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        /* Fields 14 and 15, counted after the parenthesised command name. */
-        const char *p = strrchr(buf, ')');
-        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                         &stime) != 2)
-                return 0;
-        return (uint64_t)(utime + stime) * NSEC_PER_SEC / (uint64_t)sysconf(_SC_CLK_TCK);
 }
 
 /* A "Vm...:  N kB" line of /proc/PID/status (key with its colon), in KiB;
@@ -386,11 +280,17 @@ static void on_fatal_signal(int sig) {
         raise(sig);
 }
 
-static void reset_signals_in_child(void) {
+/* First thing in a child of ours: this process's cleanup and signal
+ * handlers are not its own, and it dies with this process (at once if
+ * that is gone already). */
+static void become_child(pid_t parent) {
+        g_is_child = true;
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(127);
 }
 
 /* ---- mqlinkd ------------------------------------------------------------ */
@@ -518,10 +418,7 @@ static int daemon_start(void) {
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                g_is_child = true;
-                reset_signals_in_child();
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                        _exit(127);
+                become_child(parent);
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 int log = open(g_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
                 if (null >= 0)
@@ -873,15 +770,15 @@ static bool all_pong1(struct lc *cs, size_t n) {
 
 /* The one PUB frame every publish of a run sends. */
 static size_t format_pub(char *buf, size_t cap, const char *topic, uint8_t qos) {
-        static uint8_t payload[PAYLOAD];
-        make_payload(payload, sizeof(payload));
+        uint8_t *payload = make_payload(PAYLOAD);
         struct mql_ipc_frame f = {
                 .kind = MQL_IPC_PUB,
                 .topic = { topic, strlen(topic) },
-                .payload = { (const char *)payload, sizeof(payload) },
+                .payload = { (const char *)payload, PAYLOAD },
                 .qos = qos,
         };
         ssize_t n = mql_ipc_format(&f, buf, cap);
+        free(payload);
         if (n <= 0) {
                 fprintf(stderr, "bench_daemon: mql_ipc_format: %s\n", strerror((int)-n));
                 abort();
@@ -1047,387 +944,44 @@ out:
 
 /* ---- libmosquitto (forked publisher and subscriber, as in bench_client) ---- */
 
-struct mjob {
-        int port;
-        uint8_t qos;
-        unsigned n;
-        char topic[64];
-};
-
-/* What a child reports through its pipe. Times are CLOCK_MONOTONIC ns. */
-struct mres {
-        int err;
-        char msg[200];
-        uint64_t count; /* publisher: completed; subscriber: received */
-        uint64_t bad;
-        uint64_t t_first, t_last;
-        uint64_t cpu_ns;
-};
-
-/* One child process runs one client, so its state can live here. */
-static struct {
-        const struct mjob *j;
-        struct mres *res;
-        bool connected, lost, subscribed, ready;
-        int lost_err;
-        uint64_t completed, outstanding, last_progress;
-} M;
-
-static void mfail(struct mres *res, int err, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void mfail(struct mres *res, int err, const char *fmt, ...) {
-        va_list ap;
-
-        if (res->err)
-                return;
-        res->err = err ? err : EIO;
-        va_start(ap, fmt);
-        vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
-        va_end(ap);
-}
-
-static bool ctl_done(int ctl_fd) {
-        char c;
-        ssize_t r = read(ctl_fd, &c, 1);
-
-        return r >= 0 || (errno != EAGAIN && errno != EINTR);
-}
-
-static void mosq_on_connect(struct mosquitto *m, void *obj, int rc, int flags,
-                            const mosquitto_property *props) {
-        if (rc == 0)
-                M.connected = true;
-        else {
-                M.lost = true;
-                M.lost_err = rc;
-        }
-}
-
-static void mosq_on_disconnect(struct mosquitto *m, void *obj, int rc,
-                               const mosquitto_property *props) {
-        if (rc != 0) {
-                M.lost = true;
-                M.lost_err = rc;
-        }
-}
-
-static void mosq_on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted,
-                              const mosquitto_property *props) {
-        if (n != 1 || granted[0] >= 0x80)
-                mfail(M.res, EPROTO, "libmosquitto: SUBSCRIBE refused (0x%02x)",
-                      n ? granted[0] : 0);
-        else
-                M.subscribed = true;
-}
-
-static void mosq_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
-                            const mosquitto_property *props) {
-        uint64_t t = now_ns();
-
-        if (msg->payloadlen != PAYLOAD)
-                M.res->bad++;
-        if (M.res->count++ == 0)
-                M.res->t_first = t;
-        M.res->t_last = t;
-}
-
-static void mosq_on_publish(struct mosquitto *m, void *obj, int mid, int reason,
-                            const mosquitto_property *props) {
-        uint64_t t = now_ns();
-
-        if (reason >= 0x80)
-                mfail(M.res, EPROTO, "libmosquitto: publish refused (0x%02x)", reason);
-        M.completed++;
-        M.outstanding--;
-        M.last_progress = t;
-        M.res->t_last = t;
-}
-
-static struct mosquitto *mosq_client(const struct mjob *j, const char *id) {
-        struct mosquitto *m;
-
-        mosquitto_lib_init();
-        m = mosquitto_new(id, true, NULL);
-        if (!m) {
-                mfail(M.res, ENOMEM, "mosquitto_new failed");
-                return NULL;
-        }
-        mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
-        mosquitto_int_option(m, MOSQ_OPT_RECEIVE_MAXIMUM, WINDOW);
-        mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, WINDOW);
-        mosquitto_max_inflight_messages_set(m, WINDOW);
-        mosquitto_connect_v5_callback_set(m, mosq_on_connect);
-        mosquitto_disconnect_v5_callback_set(m, mosq_on_disconnect);
-        mosquitto_subscribe_v5_callback_set(m, mosq_on_subscribe);
-        mosquitto_message_v5_callback_set(m, mosq_on_message);
-        mosquitto_publish_v5_callback_set(m, mosq_on_publish);
-
-        int rc = mosquitto_connect_bind_v5(m, "127.0.0.1", j->port, 60, NULL, NULL);
-        uint64_t deadline = now_ns() + 5 * NSEC_PER_SEC;
-        while (rc == MOSQ_ERR_SUCCESS && !M.connected && !M.lost && now_ns() < deadline)
-                rc = mosquitto_loop(m, 100, 1);
-        if (!M.connected) {
-                mfail(M.res, ECONNREFUSED, "libmosquitto: not connected (%s, %d)",
-                      mosquitto_strerror(rc), M.lost_err);
-                mosquitto_destroy(m);
-                return NULL;
-        }
-        return m;
-}
-
-static void mosq_close(struct mosquitto *m) {
-        if (!M.lost && mosquitto_disconnect_v5(m, 0, NULL) == MOSQ_ERR_SUCCESS)
-                for (int i = 0; i < 10 && mosquitto_loop(m, 10, 1) == MOSQ_ERR_SUCCESS; i++)
-                        ;
-        mosquitto_destroy(m);
-        mosquitto_lib_cleanup();
-}
-
-static bool mosq_pump(struct mosquitto *m) {
-        int rc = mosquitto_loop(m, 100, 1);
-
-        if (rc != MOSQ_ERR_SUCCESS || M.lost) {
-                mfail(M.res, EPIPE, "libmosquitto: loop: %s (%d) after %" PRIu64 " completions",
-                      mosquitto_strerror(rc), M.lost_err, M.completed);
-                return false;
-        }
-        if (now_ns() - M.last_progress > STALL_NSEC) {
-                mfail(M.res, ETIMEDOUT,
-                      "libmosquitto: stalled: %" PRIu64 " completed, %" PRIu64 " outstanding",
-                      M.completed, M.outstanding);
-                return false;
-        }
-        return true;
-}
-
-static void mosq_publisher(const struct mjob *j, struct mres *res) {
-        uint8_t payload[PAYLOAD];
-
-        make_payload(payload, sizeof(payload));
-        M.j = j;
-        M.res = res;
-        struct mosquitto *m = mosq_client(j, "bench-pub");
-        if (!m)
-                return;
-
-        uint64_t cpu0 = self_cpu_ns(), seq = 0;
-        M.last_progress = res->t_first = now_ns();
-        while (seq < j->n) {
-                /* At QoS 0 on_publish says "written": this bounds the
-                 * packets waiting in libmosquitto's queue. */
-                if (M.outstanding >= WINDOW) {
-                        if (!mosq_pump(m))
-                                break;
-                        continue;
-                }
-                M.outstanding++;
-                int rc = mosquitto_publish_v5(m, NULL, j->topic, PAYLOAD, payload, j->qos, false,
-                                              NULL);
-                if (rc == MOSQ_ERR_NOMEM) {
-                        M.outstanding--;
-                        if (!mosq_pump(m))
-                                break;
-                        continue;
-                }
-                if (rc != MOSQ_ERR_SUCCESS) {
-                        M.outstanding--;
-                        mfail(res, EIO, "mosquitto_publish_v5: %s", mosquitto_strerror(rc));
-                        break;
-                }
-                seq++;
-        }
-        while (!res->err && M.completed < seq)
-                if (!mosq_pump(m))
-                        break;
-        res->cpu_ns = self_cpu_ns() - cpu0;
-        res->count = M.completed;
-        mosq_close(m);
-}
-
-/* Counts messages until N arrived, or the publisher is done and nothing
- * more came for IDLE_NSEC. */
-static void mosq_subscriber(const struct mjob *j, struct mres *res, int ready_fd, int ctl_fd) {
-        M.j = j;
-        M.res = res;
-        struct mosquitto *m = mosq_client(j, "bench-sub");
-        if (!m)
-                return;
-        int rc = mosquitto_subscribe_v5(m, NULL, j->topic, j->qos, 0, NULL);
-        uint64_t deadline = now_ns() + 5 * NSEC_PER_SEC;
-        while (rc == MOSQ_ERR_SUCCESS && !M.subscribed && !res->err && now_ns() < deadline)
-                rc = mosquitto_loop(m, 100, 1);
-        if (!M.subscribed) {
-                mfail(res, ETIMEDOUT, "libmosquitto: no SUBACK (%s)", mosquitto_strerror(rc));
-                mosq_close(m);
-                return;
-        }
-
-        uint64_t cpu0 = self_cpu_ns(), last = now_ns(), last_count = 0, done_at = 0, last_ctl = 0;
-        (void)write_all(ready_fd, "R", 1);
-        M.ready = true;
-        while (res->count < j->n) {
-                rc = mosquitto_loop(m, 50, 1);
-                if (rc != MOSQ_ERR_SUCCESS || M.lost) {
-                        mfail(res, EPIPE,
-                              "libmosquitto subscriber: %s (%d) after %" PRIu64 " messages",
-                              mosquitto_strerror(rc), M.lost_err, res->count);
-                        break;
-                }
-                uint64_t t = now_ns();
-                if (res->count != last_count) {
-                        last_count = res->count;
-                        last = t;
-                }
-                if (!done_at && t - last_ctl > 20 * NSEC_PER_MSEC) {
-                        last_ctl = t;
-                        if (ctl_done(ctl_fd))
-                                done_at = t;
-                }
-                if (done_at && t - (last > done_at ? last : done_at) > IDLE_NSEC)
-                        break;
-                if (t - last > 2 * STALL_NSEC)
-                        break;
-        }
-        res->cpu_ns = self_cpu_ns() - cpu0;
-        mosq_close(m);
-}
-
-static pid_t spawn(int *ret_fd, int *ret_ctl, const struct mjob *j, bool subscriber,
-                   const int *close_fds, size_t n_close) {
-        int out[2], ctl[2] = { -1, -1 };
-        pid_t parent = getpid();
-
-        if (pipe2(out, O_CLOEXEC) < 0)
-                return -1;
-        if (ret_ctl && pipe2(ctl, O_CLOEXEC) < 0) {
-                close(out[0]);
-                close(out[1]);
-                return -1;
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-                return -1;
-        if (pid == 0) {
-                struct mres res = { 0 };
-                g_is_child = true;
-                reset_signals_in_child();
-                signal(SIGPIPE, SIG_IGN);
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                        _exit(127);
-                for (size_t i = 0; i < n_close; i++)
-                        close(close_fds[i]);
-                close(out[0]);
-                if (ret_ctl) {
-                        close(ctl[1]);
-                        fcntl(ctl[0], F_SETFL, O_NONBLOCK);
-                }
-                if (subscriber)
-                        mosq_subscriber(j, &res, out[1], ctl[0]);
-                else
-                        mosq_publisher(j, &res);
-                if (subscriber && !M.ready)
-                        (void)write_all(out[1], "F", 1); /* never got ready */
-                (void)write_all(out[1], &res, sizeof(res));
-                _exit(0); /* not exit(): the parent's atexit cleanup is not ours */
-        }
-        close(out[1]);
-        *ret_fd = out[0];
-        if (ret_ctl) {
-                close(ctl[0]);
-                *ret_ctl = ctl[1];
-        }
-        return pid;
-}
-
-static void reap(int slot, const char *who, char *err, size_t errlen) {
-        pid_t pid = g_kids[slot];
-        int status;
-
-        if (pid <= 0)
-                return;
-        if (waitpid(pid, &status, WNOHANG) == 0) {
-                nap_ms(200);
-                if (waitpid(pid, &status, WNOHANG) == 0) {
-                        kill(pid, SIGKILL);
-                        waitpid(pid, &status, 0);
-                        if (!err[0])
-                                snprintf(err, errlen, "%s did not exit: killed", who);
-                        g_kids[slot] = 0;
-                        return;
-                }
-        }
-        g_kids[slot] = 0;
-        if (WIFSIGNALED(status) && !err[0])
-                snprintf(err, errlen, "%s died of signal %d (%s)", who, WTERMSIG(status),
-                         strsignal(WTERMSIG(status)));
+static void in_mosq_child(pid_t parent) {
+        become_child(parent);
+        signal(SIGPIPE, SIG_IGN);
 }
 
 static struct tput run_libmosquitto(uint8_t qos, unsigned n) {
         struct tput f = { .sent = n };
-        struct mjob j = { .port = g_broker.port, .qos = qos, .n = n };
-        struct mres pub = { 0 }, sub = { 0 };
-        int sub_fd = -1, ctl_fd = -1, pub_fd = -1, r;
-        char ready = 0;
+        struct pair p = {
+                .pub = { .run = mosq_publisher,
+                         .port = g_broker.port,
+                         .qos = qos,
+                         .size = PAYLOAD,
+                         .n = n,
+                         .window = WINDOW,
+                         .receive_maximum = WINDOW,
+                         .stall_nsec = STALL_NSEC,
+                         .idle_nsec = IDLE_NSEC },
+                .broker_pid = g_broker.pid,
+                .child_timeout_ms = CHILD_TIMEOUT_MS,
+                .in_child = in_mosq_child,
+                .kids = g_kids,
+        };
+        struct pair_result r;
 
-        snprintf(j.topic, sizeof(j.topic), "bench/%d/%u", (int)getpid(), g_serial++);
-        g_kids[1] = spawn(&sub_fd, &ctl_fd, &j, true, NULL, 0);
-        if (g_kids[1] < 0) {
-                g_kids[1] = 0;
-                snprintf(f.err, sizeof(f.err), "fork: %m");
-                goto done;
-        }
-        r = read_all(sub_fd, &ready, 1, 15 * 1000);
-        if (r < 0 || ready != 'R') {
-                if (ready == 'F' && read_all(sub_fd, &sub, sizeof(sub), 1000) == 0)
-                        snprintf(f.err, sizeof(f.err), "subscriber: %s", sub.msg);
-                else
-                        snprintf(f.err, sizeof(f.err), "subscriber not ready: %s", strerror(-r));
-                goto done;
-        }
-        uint64_t b0 = proc_cpu_ns(g_broker.pid);
-        int close_in_pub[] = { sub_fd, ctl_fd };
-        g_kids[0] = spawn(&pub_fd, NULL, &j, false, close_in_pub, 2);
-        if (g_kids[0] < 0) {
-                g_kids[0] = 0;
-                snprintf(f.err, sizeof(f.err), "fork: %m");
-                goto done;
-        }
-        r = read_all(pub_fd, &pub, sizeof(pub), CHILD_TIMEOUT_MS);
-        if (r < 0)
-                snprintf(f.err, sizeof(f.err), "publisher did not report: %s", strerror(-r));
-        (void)write_all(ctl_fd, "D", 1);
-        r = read_all(sub_fd, &sub, sizeof(sub), CHILD_TIMEOUT_MS);
-        if (r < 0 && !f.err[0])
-                snprintf(f.err, sizeof(f.err), "subscriber did not report: %s", strerror(-r));
-        uint64_t b1 = proc_cpu_ns(g_broker.pid);
-        if (!f.err[0] && pub.err)
-                snprintf(f.err, sizeof(f.err), "publisher: %s", pub.msg);
-        if (!f.err[0] && sub.err)
-                snprintf(f.err, sizeof(f.err), "subscriber: %s", sub.msg);
-        if (!f.err[0] && qos > 0 && sub.count < n)
+        snprintf(p.pub.topic, sizeof(p.pub.topic), "bench/%d/%u", (int)getpid(), g_serial++);
+        p.sub = p.pub;
+        p.sub.run = mosq_subscriber;
+        pair_run(&p, &r);
+        snprintf(f.err, sizeof(f.err), "%s", r.err);
+        if (!f.err[0] && qos > 0 && r.sub.count < n)
                 snprintf(f.err, sizeof(f.err), "QoS %u: subscriber got %" PRIu64 " of %u", qos,
-                         sub.count, n);
-        if (!f.err[0] && sub.bad)
-                snprintf(f.err, sizeof(f.err), "%" PRIu64 " payloads of the wrong size", sub.bad);
-        f.delivered = sub.count;
-        tput_finish(&f, sub.t_last > pub.t_first ? sub.t_last - pub.t_first : 0, 0, b1 - b0,
-                    pub.cpu_ns + sub.cpu_ns, false);
-done:
-        reap(0, "publisher", f.err, sizeof(f.err));
-        if (g_kids[1] > 0 && ctl_fd >= 0)
-                (void)write_all(ctl_fd, "D", 1);
-        reap(1, "subscriber", f.err, sizeof(f.err));
-        if (sub_fd >= 0)
-                close(sub_fd);
-        if (ctl_fd >= 0)
-                close(ctl_fd);
-        if (pub_fd >= 0)
-                close(pub_fd);
-        if (f.err[0])
-                f.valid = false;
+                         r.sub.count, n);
+        if (!f.err[0] && r.sub.bad)
+                snprintf(f.err, sizeof(f.err), "%" PRIu64 " payloads of the wrong size", r.sub.bad);
+        f.delivered = r.sub.count;
+        /* With an error set, the figures stay invalid. */
+        tput_finish(&f, r.sub.t_last > r.pub.t_first ? r.sub.t_last - r.pub.t_first : 0, 0,
+                    r.broker_cpu_ns, r.pub.cpu_ns + r.sub.cpu_ns, false);
         return f;
 }
 
@@ -1599,17 +1153,6 @@ out:
 
 /* ---- summaries and output ---------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof(*v), cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Each figure's median on its own; a failed run fails the case. */
 static struct tput summarize(const struct tput *runs, unsigned n) {
         double v[MAX_ROUNDS];
@@ -1618,17 +1161,10 @@ static struct tput summarize(const struct tput *runs, unsigned n) {
         for (unsigned i = 0; i < n; i++)
                 if (!runs[i].valid)
                         return runs[i];
-#define MEDIAN_OF(field)                              \
-        do {                                          \
-                for (unsigned i = 0; i < n; i++)      \
-                        v[i] = (double)runs[i].field; \
-                f.field = median(v, n);               \
-        } while (0)
-        MEDIAN_OF(rate);
-        MEDIAN_OF(daemon_us);
-        MEDIAN_OF(broker_us);
-        MEDIAN_OF(client_us);
-#undef MEDIAN_OF
+        MEDIAN_OF(f, runs, n, v, rate);
+        MEDIAN_OF(f, runs, n, v, daemon_us);
+        MEDIAN_OF(f, runs, n, v, broker_us);
+        MEDIAN_OF(f, runs, n, v, client_us);
         for (unsigned i = 0; i < n; i++)
                 if (runs[i].delivered < f.delivered)
                         f.delivered = runs[i].delivered; /* the worst run's losses */
@@ -1641,10 +1177,7 @@ static struct tput measure_once(int path, uint8_t qos, unsigned n, unsigned roun
         struct tput f = path == 0 ? run_mqlinkd(qos, n) : run_libmosquitto(qos, n);
 
         fprintf(stderr, "  q%u %-12s round %u: ", qos, path_name[path], round + 1);
-        if (f.valid)
-                fprintf(stderr, "%.0f msg/s, %" PRIu64 "/%u delivered\n", f.rate, f.delivered, n);
-        else
-                fprintf(stderr, "FAILED: %s\n", f.err);
+        report_run(f.valid, f.rate, f.delivered, n, f.err);
         return f;
 }
 
