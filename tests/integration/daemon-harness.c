@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -304,7 +305,7 @@ const char *dh_find_program(const char *name) {
 }
 
 static void child(char *const argv[], char *const env[], const char *out_path, bool watchdog_pid,
-                  pid_t parent) {
+                  unsigned nofile, pid_t parent) {
         sigset_t none;
 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -333,11 +334,21 @@ static void child(char *const argv[], char *const env[], const char *out_path, b
                 snprintf(pid, sizeof pid, "%d", (int)getpid());
                 setenv("WATCHDOG_PID", pid, 1);
         }
+        if (nofile > 0) {
+                struct rlimit rl = { .rlim_cur = nofile, .rlim_max = nofile };
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        _exit(126);
+        }
         execv(argv[0], argv);
         _exit(127);
 }
 
 pid_t dh_spawn(char *const argv[], char *const env[], const char *out_path, bool watchdog_pid) {
+        return dh_spawn_nofile(argv, env, out_path, watchdog_pid, 0);
+}
+
+pid_t dh_spawn_nofile(char *const argv[], char *const env[], const char *out_path,
+                      bool watchdog_pid, unsigned nofile) {
         pid_t parent = getpid();
         /* Flushed, so the child's copy of stdio buffers never prints twice. */
         fflush(stdout);
@@ -346,7 +357,7 @@ pid_t dh_spawn(char *const argv[], char *const env[], const char *out_path, bool
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                child(argv, env, out_path, watchdog_pid, parent);
+                child(argv, env, out_path, watchdog_pid, nofile, parent);
         return pid;
 }
 
@@ -404,6 +415,24 @@ long dh_rss_kib(pid_t pid) {
         return kib;
 }
 
+long dh_cpu_ms(pid_t pid) {
+        char path[64], *text;
+        unsigned long utime, stime;
+        long ms = -1;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        if (dh_read_file(path, &text, NULL) < 0)
+                return -1;
+        /* "pid (comm) state ..." where comm may hold anything: fields 14
+         * and 15 (utime, stime) counted from after the last ')'. */
+        const char *p = strrchr(text, ')');
+        if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                        &stime) == 2)
+                ms = (long)((utime + stime) * 1000u / (unsigned long)sysconf(_SC_CLK_TCK));
+        free(text);
+        return ms;
+}
+
 /* ----------------------------------------------------------- the daemon */
 
 int dh_daemon_prepare(struct dh_daemon *d) {
@@ -446,7 +475,7 @@ int dh_daemon_spawn(struct dh_daemon *d, char *const env[], bool watchdog_pid) {
         if (!exe || !*exe)
                 return -ENOENT;
         char *argv[] = { (char *)exe, "-c", d->conf, NULL };
-        pid_t pid = dh_spawn(argv, env, d->log, watchdog_pid);
+        pid_t pid = dh_spawn_nofile(argv, env, d->log, watchdog_pid, d->nofile);
         if (pid < 0)
                 return pid;
         d->pid = pid;

@@ -107,6 +107,10 @@ const char *dh_find_program(const char *name);
  * the child's own pid just before exec. Returns the pid or -errno.
  */
 pid_t dh_spawn(char *const argv[], char *const env[], const char *out_path, bool watchdog_pid);
+/* dh_spawn() with RLIMIT_NOFILE (soft and hard) set to `nofile` in the
+ * child just before exec; 0 leaves the limit as inherited. */
+pid_t dh_spawn_nofile(char *const argv[], char *const env[], const char *out_path,
+                      bool watchdog_pid, unsigned nofile);
 
 /* Waits up to `timeout_ms` for `pid` to exit: 0 and *ret_status (wait
  * status) or -ETIMEDOUT. */
@@ -117,6 +121,8 @@ void dh_kill_wait(pid_t pid);
 const char *dh_status_str(int status);
 /* VmRSS in KiB, or -1. */
 long dh_rss_kib(pid_t pid);
+/* CPU time used so far (user + system, /proc/PID/stat) in ms, or -1. */
+long dh_cpu_ms(pid_t pid);
 
 /* --------------------------------------------------------- the daemon */
 
@@ -128,6 +134,7 @@ struct dh_daemon {
         char conf[PATH_MAX]; /* dir/mqlinkd.conf */
         char sock[PATH_MAX]; /* dir/mqlinkd.sock */
         char log[PATH_MAX];  /* dir/mqlinkd.log: its stderr */
+        unsigned nofile;     /* RLIMIT_NOFILE to start it with; 0: inherited */
 };
 
 #define DH_DAEMON_INIT \
@@ -146,8 +153,9 @@ void dh_conf_broker(char **conf, const char *name, uint16_t port, const char *ex
 /* Writes d->conf. */
 int dh_daemon_write_conf(struct dh_daemon *d, const char *text);
 
-/* `$MQLINKD -c d->conf` (env and watchdog_pid as dh_spawn), stderr to
- * d->log. Does not wait. -ENOENT without $MQLINKD. */
+/* `$MQLINKD -c d->conf` (env and watchdog_pid as dh_spawn, d->nofile as
+ * dh_spawn_nofile), stderr to d->log. Does not wait. -ENOENT without
+ * $MQLINKD. */
 int dh_daemon_spawn(struct dh_daemon *d, char *const env[], bool watchdog_pid);
 
 /* Waits until d->sock accepts a connection. -ECHILD if the daemon exited

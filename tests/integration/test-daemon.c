@@ -57,6 +57,8 @@ struct ctx {
         char notify_path[PATH_MAX];
         char *notes[MAX_NOTES]; /* sd_notify datagrams received */
         size_t n_notes;
+        int *fds; /* raw connections held open (open_many()) */
+        size_t n_fds;
         bool passed;
 };
 
@@ -75,6 +77,14 @@ static int setup(void **state) {
         return 0;
 }
 
+static void close_many(struct ctx *t) {
+        for (size_t i = 0; i < t->n_fds; i++)
+                close(t->fds[i]);
+        free(t->fds);
+        t->fds = NULL;
+        t->n_fds = 0;
+}
+
 static int teardown(void **state) {
         struct ctx *t = *state;
 
@@ -88,6 +98,7 @@ static int teardown(void **state) {
         }
         for (size_t i = 0; i < MAX_CONNS; i++)
                 dh_close(&t->c[i]);
+        close_many(t);
         for (size_t i = 0; i < t->n_procs; i++)
                 dh_kill_wait(t->procs[i]);
         if (!t->passed && t->d2.dir[0])
@@ -1618,6 +1629,568 @@ static void test_cli(void **state) {
         t->passed = true;
 }
 
+/* --------------------------------------------- slow clients, resources */
+
+/* n more connections to the daemon, plain sockets held open until
+ * close_many() (or teardown). */
+static void open_many(struct ctx *t, size_t n) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        DH_FMT(sa.sun_path, "%s", t->d.sock);
+        int *fds = realloc(t->fds, (t->n_fds + n) * sizeof *fds);
+        assert_non_null(fds);
+        t->fds = fds;
+        for (size_t i = 0; i < n; i++) {
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                assert_true(fd >= 0);
+                if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+                        int e = errno;
+                        close(fd);
+                        fail_msg("connection %zu of %zu: %s", i + 1, n, strerror(e));
+                }
+                t->fds[t->n_fds++] = fd;
+        }
+}
+
+static size_t status_n_clients(const char *doc) {
+        size_t n = 0;
+        for (const char *p = doc; (p = strstr(p, "{\"id\":")); p++)
+                n++;
+        return n;
+}
+
+/* The sum and the largest value of `key` among the clients in a fresh
+ * STATUS. */
+static uint64_t clients_sum(struct ctx *t, const char *key, uint64_t *ret_max) {
+        char *doc = dh_must_status_at(t->d.sock);
+        const char *clients = dh_json_find(doc, "clients");
+        uint64_t sum = 0, most = 0;
+        char needle[64];
+
+        assert_non_null(clients);
+        snprintf(needle, sizeof needle, "\"%s\":", key);
+        for (const char *p = strstr(clients, needle); p; p = strstr(p + 1, needle)) {
+                uint64_t v;
+                if (dh_json_u64(p, key, &v)) {
+                        sum += v;
+                        if (v > most)
+                                most = v;
+                }
+        }
+        free(doc);
+        if (ret_max)
+                *ret_max = most;
+        return sum;
+}
+
+#define OUT_MAX (64u * 1024u) /* client_output_max */
+
+/* PUBs `len` bytes on `topic` through `pub` until some client's output
+ * reaches `target` bytes (the client that gets them does not read: its
+ * socket buffer fills first, then its output). `*delivered` counts the
+ * deliveries so far, to wait for each message. */
+static void fill_output(struct ctx *t, struct dh_conn *pub, const char *topic, size_t len,
+                        uint64_t target, uint64_t *delivered) {
+        char *data = malloc(len);
+        uint64_t most = 0;
+
+        assert_non_null(data);
+        memset(data, 'f', len);
+        for (int i = 0; most < target; i++) {
+                if (i > 100)
+                        fail_msg("%s: the output does not grow: %llu bytes", topic,
+                                 (unsigned long long)most);
+                dh_must_pub(pub, topic, data, len, " qos=1");
+                ++*delivered;
+                if (!DH_WAIT_FOR(clients_sum(t, "delivered", NULL) >= *delivered, DH_TIMEOUT_MS))
+                        fail_msg("%s: message %d was not delivered", topic, i + 1);
+                (void)clients_sum(t, "output_bytes", &most);
+        }
+        free(data);
+        fprintf(stderr, "# %s: %llu bytes queued\n", topic, (unsigned long long)most);
+}
+
+/* One message takes two clients over twice client_output_max at once. A
+ * is past it already; B is under it and holds f/x three times, so the
+ * one PUBLISH makes three copies for it in one go: the first queues and
+ * puts B on the flush list, a later one closes B. (Three different
+ * filters would not do: mosquitto sends a PUBLISH per filter, and the
+ * flush may run between them.) A subscribed last, so it comes first, and
+ * its close schedules the reap before B's copy schedules the flush: the
+ * reap runs first. Both clients are disconnected and the daemon goes on.
+ * (The reap once freed B while it was still on the flush list: a use
+ * after free, which ASan reports.) */
+static void test_output_over_twice(void **state) {
+        struct ctx *t = *state;
+        uint64_t delivered = 0;
+        char *conf = NULL;
+        /* Without ASan, freed memory scribbled over makes a use after free
+         * more likely to crash. */
+        char *env[] = { "MALLOC_PERTURB_=165", NULL };
+
+        need_daemon(t);
+        dh_must_start_broker(&t->b[0], NULL);
+        dh_conf_daemon(&conf, &t->d, "client_output_max = 64K\nclient_stall = 60\n");
+        dh_conf_broker(&conf, "a", t->b[0].port, NULL);
+        dh_must_start_daemon(&t->d, conf, env);
+        free(conf);
+        must_connected(t, "a");
+        struct dh_conn *a = &t->c[0], *b = &t->c[1], *pub = &t->c[2];
+        dh_must_connect(a, t->d.sock);
+        dh_must_connect(b, t->d.sock);
+        dh_must_connect(pub, t->d.sock);
+        dh_must_sub(b, "bf", "b/#", " qos=1");
+        dh_must_sub(b, "b0", "f/x", " qos=1");
+        dh_must_sub(b, "b1", "f/x", " qos=1 rh=2");
+        dh_must_sub(b, "b2", "f/x", " qos=1 rh=2");
+        dh_must_sub(a, "af", "a/#", " qos=1");
+        dh_must_sub(a, "ax", "f/x", " qos=1 rh=2");
+
+        /* B between 84K and 100K: one more copy of 24K stays under 128K,
+         * two cross it. */
+        fill_output(t, pub, "b/fill", 16 * 1024, 84 * 1024, &delivered);
+        /* A at 128K or more (each copy queued while under it). */
+        fill_output(t, pub, "a/fill", 64 * 1024, 2 * OUT_MAX, &delivered);
+
+        /* From outside: a PUBACK to the daemon in the same read would
+         * schedule the flush first. */
+        char *data = malloc(24 * 1024);
+        assert_non_null(data);
+        memset(data, 'x', 24 * 1024);
+        dh_mosquitto_pub(&t->b[0], "f/x", data, 24 * 1024, 1, false);
+        free(data);
+        /* Not reading yet: that would make room in A's output. */
+        if (!dh_wait_file_count(t->d.log, "bytes of messages unread: disconnected", NULL, 2,
+                                DH_TIMEOUT_MS))
+                fail_msg("the daemon did not disconnect both clients");
+        dh_expect_closed(a, DH_TIMEOUT_MS, NULL);
+        dh_expect_closed(b, DH_TIMEOUT_MS, NULL);
+        assert_int_equal(dh_file_count(t->d.log, "bytes of messages unread: disconnected", NULL),
+                         2);
+
+        dh_must_ping(pub);
+        dh_must_ping_fresh(t->d.sock);
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
+/* PONG on a fresh connection within `ms` (-ERR busy until the daemon has
+ * seen a slot go); the time it took, or -1. */
+static int64_t fresh_pong_within(struct ctx *t, int ms) {
+        struct dh_conn again = DH_CONN_INIT;
+        int64_t t0 = dh_now_ms();
+        bool ok = DH_WAIT_FOR(({
+                                      bool pong = false;
+                                      if (dh_connect(&again, t->d.sock) == 0 &&
+                                          dh_send(&again, "PING\n", 5) == 0) {
+                                              struct dh_frame f;
+                                              if (dh_read_frame(&again, ms, &f) == 1) {
+                                                      pong = strcmp(f.line, "PONG") == 0;
+                                                      dh_frame_done(&f);
+                                              }
+                                      }
+                                      dh_close(&again);
+                                      pong;
+                              }),
+                              ms);
+        return ok ? dh_now_ms() - t0 : -1;
+}
+
+/* max_clients = 3: three clients each send a QoS 1 PUB to a stopped broker
+ * and go away without waiting. Their slots are free at once (a connection
+ * that had read its end of input stopped watching the socket, so its
+ * hang-up went unseen until the broker answered). */
+static void test_hangup_frees_slot(void **state) {
+        struct ctx *t = *state;
+
+        start_one(t, NULL, "max_clients = 3\n", NULL);
+        must_connected(t, "a");
+        /* Only our connections count: wait for the start-up probe to go. */
+        dh_must_connect(&t->c[0], t->d.sock);
+        if (!DH_WAIT_FOR(({
+                                 char *doc = dh_must_status(&t->c[0]);
+                                 size_t n = status_n_clients(doc);
+                                 free(doc);
+                                 n == 1;
+                         }),
+                         DH_TIMEOUT_MS))
+                fail_msg("STATUS does not settle on one client");
+        for (int i = 1; i < 3; i++) {
+                dh_must_connect(&t->c[i], t->d.sock);
+                dh_must_ping(&t->c[i]);
+        }
+
+        assert_int_equal(kill(t->b[0].pid, SIGSTOP), 0);
+        for (int i = 0; i < 3; i++)
+                dh_must_sendf(&t->c[i], "PUB hup/%d 1 qos=1\nx\n", i);
+        for (int i = 0; i < 3; i++)
+                dh_expect_quiet(&t->c[i], 50);
+        for (int i = 0; i < 3; i++)
+                dh_close(&t->c[i]);
+        int64_t ms = fresh_pong_within(t, 1000);
+        if (ms < 0)
+                fail_msg("no free slot within 1 s of three clients leaving");
+        fprintf(stderr, "# a slot was free after %lld ms\n", (long long)ms);
+
+        /* The PUBs still go out; their replies have nobody to go to. */
+        assert_int_equal(kill(t->b[0].pid, SIGCONT), 0);
+        if (!dh_wait_file_count(t->b[0].log, "Received PUBLISH from e2e-a", "'hup/", 3,
+                                DH_TIMEOUT_MS))
+                fail_msg("the PUBs of the clients that left did not reach the broker");
+        dh_must_ping_fresh(t->d.sock);
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
+#define HELD_IDLE 400               /* idle clients: each STATUS is ~45 KiB then */
+#define HELD_MAX_GROWTH (16 * 1024) /* KiB */
+
+/* A QoS 1 PUB waits for a stopped broker; behind it, STATUS documents are
+ * finished but must wait for their turn (replies go in command order).
+ * They count toward client_output_max, so the daemon stops reading that
+ * client soon: its memory stays put however long the client writes
+ * (before, only the bound of 1024 pending replies applied: 1024 documents
+ * of 45 KiB), and everything is answered in order once the broker is
+ * back. */
+static void test_held_replies_bounded(void **state) {
+        struct ctx *t = *state;
+
+        start_one(t, NULL, "client_output_max = 256K\n", NULL);
+        must_connected(t, "a");
+        struct dh_conn *c = &t->c[0];
+        dh_must_connect(c, t->d.sock);
+        open_many(t, HELD_IDLE);
+        if (!DH_WAIT_FOR(({
+                                 char *doc = dh_must_status(c);
+                                 size_t n = status_n_clients(doc);
+                                 free(doc);
+                                 n == HELD_IDLE + 1;
+                         }),
+                         DH_TIMEOUT_MS))
+                fail_msg("STATUS does not show the %d idle clients", HELD_IDLE);
+        char *doc = dh_must_status(c);
+        size_t doc_len = strlen(doc);
+        free(doc);
+        fprintf(stderr, "# STATUS: %zu bytes\n", doc_len);
+        assert_true(doc_len >= 32 * 1024);
+
+        assert_int_equal(kill(t->b[0].pid, SIGSTOP), 0);
+        dh_nap(50);
+        long base = dh_rss_kib(t->d.pid), most = base;
+        assert_true(base > 0);
+        dh_must_sendf(c, "PUB held/x 2 qos=1\nhi\n");
+        /* One command per send(): a Unix stream socket takes it whole or
+         * not at all, so nothing is left half written. */
+        size_t sent = 0;
+        int64_t end = dh_now_ms() + 1000;
+        while (dh_now_ms() < end) {
+                ssize_t n = send(c->fd, "STATUS\n", 7, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n == 7) {
+                        sent++;
+                        continue;
+                }
+                if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+                        fail_msg("STATUS %zu: send: %zd, %s", sent + 1, n, strerror(errno));
+                struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+                (void)poll(&pfd, 1, 10);
+                long rss = dh_rss_kib(t->d.pid);
+                if (rss > most)
+                        most = rss;
+        }
+        long rss = dh_rss_kib(t->d.pid);
+        if (rss > most)
+                most = rss;
+        fprintf(stderr, "# %zu STATUS written in 1 s; the daemon's RSS %ld KiB, at most %ld\n",
+                sent, base, most);
+        if (most - base > HELD_MAX_GROWTH)
+                fail_msg("the daemon grew by %ld KiB holding replies for one client", most - base);
+
+        assert_int_equal(kill(t->b[0].pid, SIGCONT), 0);
+        dh_expect_line(c, "+OK");
+        for (size_t i = 0; i < sent; i++) {
+                struct dh_frame f;
+                int r = dh_read_frame(c, DH_TIMEOUT_MS, &f);
+                if (r != 1)
+                        fail_msg("STATUS reply %zu of %zu: %s", i + 1, sent,
+                                 r == 0 ? "closed" : strerror(-r));
+                if (strncmp(f.line, "+OK ", 4) != 0 || !f.has_payload)
+                        fail_msg("STATUS reply %zu: \"%s\"", i + 1, f.line);
+                dh_frame_done(&f);
+        }
+        dh_must_ping(c);
+        close_many(t);
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
+#define FD_LIMIT 32
+#define FD_CONNS 40
+
+/* Out of file descriptors with connections waiting in the backlog: the
+ * listener would report them again and again. The daemon stops listening
+ * for a while instead (a few lines in its log, little CPU), serves the
+ * clients it has, and accepts again once descriptors are free. */
+static void test_out_of_fds(void **state) {
+        struct ctx *t = *state;
+        char *conf = NULL;
+
+        need_daemon(t);
+        dh_must_start_broker(&t->b[0], NULL);
+        dh_conf_daemon(&conf, &t->d, NULL);
+        dh_conf_broker(&conf, "a", t->b[0].port, NULL);
+        t->d.nofile = FD_LIMIT;
+        dh_must_start_daemon(&t->d, conf, NULL);
+        free(conf);
+        must_connected(t, "a");
+        struct dh_conn *c = &t->c[0];
+        dh_must_connect(c, t->d.sock);
+        dh_must_ping(c);
+
+        open_many(t, FD_CONNS);
+        if (!dh_wait_file_count(t->d.log, "cannot accept", NULL, 1, DH_TIMEOUT_MS))
+                fail_msg("%d connections with RLIMIT_NOFILE %d: the daemon never ran out", FD_CONNS,
+                         FD_LIMIT);
+        long cpu0 = dh_cpu_ms(t->d.pid);
+        int64_t t0 = dh_now_ms();
+        dh_nap(1000);
+        long cpu = dh_cpu_ms(t->d.pid) - cpu0;
+        int64_t wall = dh_now_ms() - t0;
+        size_t lines = dh_file_count(t->d.log, "cannot accept", NULL);
+        fprintf(stderr, "# out of fds: %ld ms of CPU in %lld ms, %zu \"cannot accept\" lines\n",
+                cpu, (long long)wall, lines);
+        assert_true(cpu0 >= 0);
+        if (cpu >= 300)
+                fail_msg("the daemon used %ld ms of CPU in %lld ms while out of fds", cpu,
+                         (long long)wall);
+        if (lines > 50)
+                fail_msg("%zu \"cannot accept\" lines in the daemon's log", lines);
+        /* Those it has are served meanwhile. */
+        dh_must_ping(c);
+
+        close_many(t);
+        dh_must_ping_fresh(t->d.sock);
+        dh_must_ping(c);
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
+/* ------------------------------------------- subscription identifiers */
+
+/* Starts t->d again on its configuration (after a stop or a kill). */
+static void restart_daemon(struct ctx *t) {
+        int r = dh_daemon_spawn(&t->d, NULL, false);
+        assert_int_equal(r, 0);
+        r = dh_daemon_wait_listening(&t->d, DH_TIMEOUT_MS);
+        if (r < 0)
+                fail_msg("mqlinkd did not start again: %s (%s)", strerror(-r),
+                         r == -ECHILD ? dh_status_str(t->d.status) : "running");
+}
+
+/* Whether the first line of `path` with `a` comes before the first with
+ * `b` (both there). */
+static bool first_before(const char *path, const char *a, const char *b) {
+        char *text;
+        if (dh_read_file(path, &text, NULL) < 0)
+                return false;
+        const char *pa = strstr(text, a), *pb = strstr(text, b);
+        bool before = pa && pb && pa < pb;
+        free(text);
+        return before;
+}
+
+/* With clean_start = no (the default) the broker keeps the session when
+ * the daemon goes, and the next run numbers its Subscription Identifiers
+ * from 1 again. A SIGTERM UNSUBSCRIBEs what local clients held before the
+ * DISCONNECT; a crash (SIGKILL) cannot, and then the broker still sends
+ * the old filters' messages with identifiers the new run gave to other
+ * filters: the daemon delivers a message only to an entry whose filter it
+ * matches. */
+static void test_subid_restart(void **state) {
+        struct ctx *t = *state;
+        struct dh_conn *c = &t->c[0];
+
+        start_one(t, NULL, NULL, NULL);
+        const char *blog = t->b[0].log;
+        must_connected(t, "a");
+        dh_must_connect(c, t->d.sock);
+        dh_must_sub(c, "s", "secret/#", " qos=1");
+        dh_must_stop_daemon(&t->d, 5000);
+        dh_close(c);
+        if (!dh_wait_file_count(blog, "Client e2e-a disconnected", NULL, 1, DH_TIMEOUT_MS))
+                fail_msg("mosquitto did not log the daemon's DISCONNECT");
+        assert_int_equal(dh_file_count(blog, "Received UNSUBSCRIBE from e2e-a", NULL), 1);
+        assert_true(first_before(blog, "Received UNSUBSCRIBE from e2e-a",
+                                 "Received DISCONNECT from e2e-a"));
+
+        /* Run 2: public/news takes identifier 1, secret/#'s. */
+        restart_daemon(t);
+        must_connected(t, "a");
+        dh_must_connect(c, t->d.sock);
+        dh_must_sub(c, "p", "public/news", " qos=1");
+        dh_mosquitto_pub(&t->b[0], "secret/password", "hunter2", 7, 1, false);
+        dh_mosquitto_pub(&t->b[0], "public/news", "news", 4, 1, false);
+        dh_expect_msg(c, "p", "public/news", "news", 4, " broker=a qos=1");
+        assert_int_equal(dh_file_count(blog, "Sending PUBLISH to e2e-a", "'secret/password'"), 0);
+
+        /* Run 2 also holds hidden/# (identifier 2), and dies with it (the
+         * client stays: its leaving would UNSUBSCRIBE). */
+        dh_must_sub(c, "h", "hidden/#", " qos=1");
+        dh_kill_wait(t->d.pid);
+        t->d.exited = true;
+        dh_close(c);
+
+        /* Run 3: news/2 takes identifier 2, which the broker's session
+         * still has for hidden/#. */
+        restart_daemon(t);
+        must_connected(t, "a");
+        dh_must_connect(c, t->d.sock);
+        dh_must_sub(c, "one", "news/1", " qos=1");
+        dh_must_sub(c, "two", "news/2", " qos=1");
+        dh_mosquitto_pub(&t->b[0], "hidden/x", "leak", 4, 1, false);
+        dh_mosquitto_pub(&t->b[0], "news/2", "ok", 2, 1, false);
+        dh_expect_msg(c, "two", "news/2", "ok", 2, " broker=a qos=1");
+        /* The broker did send it (the session's subscription): dropped. */
+        assert_int_equal(dh_file_count(blog, "Sending PUBLISH to e2e-a", "'hidden/x'"), 1);
+        dh_must_ping(c);
+
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
+#define REUSE_N 5
+
+/* The broker goes away with x/# (identifier 1) in the daemon's session. An
+ * UNSUB of x/# meanwhile, then a SUB of y, which takes identifier 1 again.
+ * Messages for x/# published before the daemon is back wait in the
+ * broker's session and come one at a time (max_inflight_messages 1), so
+ * most arrive after y is granted, with identifier 1: y must not get
+ * them. */
+static void test_subid_reuse_while_down(void **state) {
+        struct ctx *t = *state;
+
+        start_one(t,
+                  "persistence true\nautosave_interval 1\nautosave_on_changes true\n"
+                  "max_inflight_messages 1\n",
+                  NULL, NULL);
+        must_connected(t, "a");
+        struct dh_conn *c = &t->c[0];
+        dh_must_connect(c, t->d.sock);
+        dh_must_sub(c, "xs", "x/#", " qos=1");
+        if (!DH_WAIT_FOR(saved_after(t->b[0].log, "Received SUBSCRIBE from e2e-a"), DH_TIMEOUT_MS))
+                fail_msg("mosquitto did not save the subscription");
+        char tmp[PATH_MAX];
+        DH_FMT(tmp, "%s/mosquitto.db.new", t->b[0].dir);
+        dh_nap(200);
+        assert_true(DH_WAIT_FOR(access(tmp, F_OK) < 0, DH_TIMEOUT_MS));
+
+        assert_int_equal(test_broker_kill(&t->b[0]), 0);
+        char st[32];
+        if (!DH_WAIT_FOR(
+                    (dh_broker_state(t->d.sock, "a", st, sizeof st), strcmp(st, "connected") != 0),
+                    DH_TIMEOUT_MS))
+                fail_msg("the daemon did not notice the broker's crash");
+        dh_must_sendf(c, "UNSUB xs\n");
+        dh_expect_line(c, "+OK");
+        dh_must_sendf(c, "SUB ys y qos=1\n");
+        dh_expect_quiet(c, 100);
+
+        /* The broker back, with x/# and its identifier in the session, and
+         * messages queued there before the daemon reconnects. */
+        assert_int_equal(kill(t->d.pid, SIGSTOP), 0);
+        int r = test_broker_restart(&t->b[0]);
+        if (r < 0) {
+                (void)kill(t->d.pid, SIGCONT);
+                fail_msg("cannot restart mosquitto: %s", strerror(-r));
+        }
+        char n[16];
+        snprintf(n, sizeof n, "%d", REUSE_N);
+        dh_mosquitto_pub_args(&t->b[0], "x/1", "old", 3, 1, false,
+                              (char *[]){ "--repeat", n, NULL });
+        assert_int_equal(kill(t->d.pid, SIGCONT), 0);
+
+        dh_expect_line(c, "+OK");
+        if (!dh_wait_file_count(t->b[0].log, "Sending PUBLISH to e2e-a", "'x/1'", REUSE_N,
+                                DH_TIMEOUT_MS))
+                fail_msg("mosquitto did not send the %d queued messages", REUSE_N);
+        dh_mosquitto_pub(&t->b[0], "y", "why", 3, 1, false);
+        dh_expect_msg(c, "ys", "y", "why", 3, " broker=a qos=1");
+        dh_must_ping(c);
+
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
+/* ---------------------------------------------------- retained, again */
+
+/* A reload replaces the broker (its keepalive changed) while a SUBSCRIBE
+ * that asked for retained messages waits for the stopped broker: the new
+ * connection subscribes again, and the retained message goes to the
+ * local subscription (it once stayed tied to the cancelled SUBSCRIBE and
+ * skipped the new one's retained messages). */
+static void test_reload_cancels_subscribe(void **state) {
+        struct ctx *t = *state;
+        char *conf = NULL;
+
+        start_one(t, NULL, NULL, NULL);
+        must_connected(t, "a");
+        dh_mosquitto_pub(&t->b[0], "ret/x", "kept", 4, 1, true);
+        struct dh_conn *c = &t->c[0];
+        dh_must_connect(c, t->d.sock);
+        dh_must_ping(c);
+
+        assert_int_equal(kill(t->b[0].pid, SIGSTOP), 0);
+        dh_must_sendf(c, "SUB A ret/+\n");
+        dh_expect_quiet(c, 200);
+        dh_conf_daemon(&conf, &t->d, NULL);
+        dh_conf_broker(&conf, "a", t->b[0].port, "keepalive = 30\n");
+        assert_int_equal(dh_daemon_write_conf(&t->d, conf), 0);
+        free(conf);
+        dh_daemon_signal(&t->d, SIGHUP);
+        if (!dh_wait_file_count(t->d.log, "broker a: changed: reconnecting", NULL, 1,
+                                DH_TIMEOUT_MS))
+                fail_msg("the reload did not replace broker a");
+        assert_int_equal(kill(t->b[0].pid, SIGCONT), 0);
+
+        dh_expect_line(c, "+OK");
+        dh_expect_msg(c, "A", "ret/x", "kept", 4, " broker=a retain=1");
+        dh_mosquitto_pub(&t->b[0], "ret/x", "live", 4, 1, false);
+        dh_expect_msg(c, "A", "ret/x", "live", 4, " broker=a");
+
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
+/* Retain As Published upstream (A asks for it), and B's SUB of the same
+ * filter subscribes again to fetch retained messages for B. A retained
+ * message published right then is live: both get it (the daemon once took
+ * flagged messages for B's copies for two seconds, and A lost it). */
+static void test_retained_live_rap(void **state) {
+        struct ctx *t = *state;
+        struct dh_frame f;
+
+        start_one(t, NULL, NULL, NULL);
+        must_connected(t, "a");
+        struct dh_conn *a = &t->c[0], *b = &t->c[1];
+        dh_must_connect(a, t->d.sock);
+        dh_must_connect(b, t->d.sock);
+        dh_must_sub(a, "A", "w/#", " qos=1 rap=1");
+        dh_must_sub(b, "B", "w/#", " qos=1");
+        dh_mosquitto_pub(&t->b[0], "w/live", "live", 4, 1, true);
+
+        dh_expect_msg(a, "A", "w/live", "live", 4, " broker=a qos=1 retain=1");
+        /* B may see it flagged: the daemon cannot tell the live message
+         * from the retained copy B's SUBSCRIBE may bring. */
+        dh_must_read(b, &f);
+        if (strcmp(f.line, "MSG B w/live 4 broker=a qos=1") != 0 &&
+            strcmp(f.line, "MSG B w/live 4 broker=a qos=1 retain=1") != 0)
+                fail_msg("B got \"%s\"", f.line);
+        assert_memory_equal(f.payload, "live", 4);
+        dh_frame_done(&f);
+
+        dh_must_stop_daemon(&t->d, 5000);
+        t->passed = true;
+}
+
 int main(void) {
         if (dh_tap_fix_skips() < 0)
                 return 99;
@@ -1649,6 +2222,14 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_socket_activation, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_output_over_twice, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hangup_frees_slot, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_held_replies_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_out_of_fds, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_subid_restart, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_subid_reuse_while_down, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_cancels_subscribe, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retained_live_rap, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
