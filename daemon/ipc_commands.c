@@ -292,5 +292,7 @@ void conn_deliver(struct conn *c, const char *sid, const char *broker,
                 return;
         bytes_commit(&c->out, (size_t)n);
         c->delivered++;
+        if (c->out.len >= CONN_WRITE_THROUGH)
+                conn_send_now(c);
         conn_schedule_flush(c);
 }

@@ -11,6 +11,10 @@
 /* Commands awaiting a reply before reading pauses: bounds the memory a
  * client pipelining without reading can make the daemon hold. */
 #define CONN_MAX_PENDING 1024u
+/* Output at which a delivery writes at once instead of waiting for the
+ * flush: a burst from a broker fanned out to many clients then streams
+ * instead of piling up in every client's buffer. */
+#define CONN_WRITE_THROUGH (16u * 1024u)
 
 enum reply_kind { REPLY_OK, REPLY_ERR, REPLY_PONG, REPLY_DOC };
 
@@ -81,6 +85,8 @@ void reply_pong(struct reply *r);
 /* +OK with r->doc as the payload. */
 void reply_doc(struct reply *r);
 void conn_schedule_flush(struct conn *c);
+/* Writes what the socket takes now, and nothing else (see ipc_server.c). */
+void conn_send_now(struct conn *c);
 /* Closes at the end of the iteration; `why` is logged at debug level. */
 void conn_close(struct conn *c, const char *why);
 /* Handles one parsed command. */

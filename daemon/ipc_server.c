@@ -299,20 +299,27 @@ static void check_pause(struct conn *c) {
                 process_input(c);
 }
 
-static void conn_write(struct conn *c) {
-        while (c->out.len > 0) {
+/* Moves bytes only: nothing that could run commands or change
+ * subscriptions, so it is safe while the router walks them. */
+void conn_send_now(struct conn *c) {
+        while (c->out.len > 0 && !c->closing) {
                 ssize_t n = send(c->fd, bytes_head(&c->out), c->out.len,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN)
-                                break;
-                        conn_close(c, "write failed");
+                        if (errno != EAGAIN)
+                                conn_close(c, "write failed");
                         return;
                 }
                 bytes_consume(&c->out, (size_t)n);
         }
+}
+
+static void conn_write(struct conn *c) {
+        conn_send_now(c);
+        if (c->closing)
+                return;
         bytes_trim(&c->out);
         stall_check(c);
         check_pause(c);
