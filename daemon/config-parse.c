@@ -168,54 +168,13 @@ int parse_protocol(const char *s, uint8_t *ret) {
         return -EINVAL;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (up to len bytes), or 0.
- * The second byte's range depends on the lead byte (Unicode 15 §3.9 table
- * 3-7), which rules out overlongs, surrogates and values above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t len) {
-        unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-        size_t n;
-
-        if (c >= 0x01 && c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                n = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-                n = 3;
-                lo = c == 0xE0 ? 0xA0 : 0x80;
-                hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-                n = 4;
-                lo = c == 0xF0 ? 0x90 : 0x80;
-                hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else
-                return 0;
-
-        if (len < n || s[1] < lo || s[1] > hi)
-                return 0;
-        for (size_t i = 2; i < n; i++)
-                if ((s[i] & 0xC0) != 0x80)
-                        return 0;
-        return n;
-}
-
-bool utf8_valid(const char *s, size_t len) {
-        const unsigned char *p = (const unsigned char *)s;
-
-        for (size_t i = 0; i < len;) {
-                size_t n = utf8_seq(p + i, len - i);
-                if (n == 0)
-                        return false;
-                i += n;
-        }
-        return true;
-}
-
 void escape_value(const char *s, size_t len, char buf[static CONFIG_VALUE_BUF]) {
         const unsigned char *p = (const unsigned char *)s;
         size_t shown = len < CONFIG_VALUE_SHOWN ? len : CONFIG_VALUE_SHOWN, o = 0, i = 0;
 
         while (i < shown) {
-                size_t n = utf8_seq(p + i, len - i);
+                uint32_t cp;
+                size_t n = utf8_decode(s + i, len - i, &cp);
 
                 if (n > 1 && i + n <= shown) {
                         memcpy(buf + o, p + i, n);

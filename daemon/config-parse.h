@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "utf8.h"
+
 /* yes/no, true/false, on/off, 1/0; any case. */
 int parse_bool(const char *s, bool *ret);
 
@@ -36,10 +38,6 @@ int parse_log_level(const char *s, int *ret);
 
 /* The MQTT protocol level: "5" or "5.0" give 5, "3.1.1", "311" or "4" give 4. */
 int parse_protocol(const char *s, uint8_t *ret);
-
-/* Well-formed UTF-8 (Unicode §3.9: no overlongs, surrogates or code points
- * above U+10FFFF) without U+0000, as MQTT strings must be (MQTT-1.5.4-1/2). */
-bool utf8_valid(const char *s, size_t len);
 
 /* Writes `s` into buf for a message: '"' and '\' backslashed, control bytes
  * and bytes that are not UTF-8 as \xNN, cut after CONFIG_VALUE_SHOWN input

@@ -1,38 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 
 #include "json.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if bad. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-        unsigned c = s[0];
-        size_t len;
-        unsigned min, cp;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                len = 2, min = 0x80, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-                len = 3, min = 0x800, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-                len = 4, min = 0x10000, cp = c & 0x07;
-        else
-                return 0;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xC0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                return 0;
-        return len;
-}
 
 int json_string(struct bytes *b, const char *str, size_t len) {
         const unsigned char *s = (const unsigned char *)(str ? str : "");
@@ -48,7 +21,8 @@ int json_string(struct bytes *b, const char *str, size_t len) {
                         r = bytes_printf(b, "\\u%04x", c);
                         i++;
                 } else {
-                        size_t n = utf8_seq(s + i, len - i);
+                        uint32_t cp;
+                        size_t n = utf8_decode(str + i, len - i, &cp);
                         if (n == 0) {
                                 r = bytes_append(b, "\\ufffd", 6);
                                 i++;

@@ -3,8 +3,8 @@
 
 /*
  * Just enough JSON for the CLI: a writer for `sub -F json` (json-write.c)
- * and a strict reader for the STATUS document (json-read.c), over a small
- * UTF-8 checker (utf8.c).
+ * and a strict reader for the STATUS document (json-read.c), over the
+ * daemon's UTF-8 checker (../utf8.c).
  */
 
 #include <stdbool.h>
@@ -12,15 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- UTF-8 (utf8.c) ---- */
-
-/* Length (1-4) of the well-formed UTF-8 sequence at the start of s[0..len)
- * and its code point in *ret_cp; 0 when ill-formed (overlong, surrogate,
- * above U+10FFFF, truncated). len must be > 0. */
-size_t utf8_decode(const char *s, size_t len, uint32_t *ret_cp);
-bool utf8_valid(const char *s, size_t len);
-/* Writes code point cp (a scalar value) as UTF-8 into out; returns 1-4. */
-size_t utf8_encode(uint32_t cp, char out[4]);
+#include "utf8.h"
 
 /* ---- writing (json-write.c) ---- */
 

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 
-/* UTF-8 as RFC 3629 has it: shortest form only, no surrogates, nothing
- * above U+10FFFF. (The library has its own checker, but the CLI uses the
- * public API only.) */
-
-#include "cli-json.h"
+#include "utf8.h"
 
 size_t utf8_decode(const char *s, size_t len, uint32_t *ret_cp) {
         const unsigned char *u = (const unsigned char *)s;
