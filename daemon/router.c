@@ -553,10 +553,7 @@ void router_broker_release(struct broker *b) {
 }
 
 size_t router_broker_n_upstream(const struct broker *b) {
-        size_t n = 0;
-        for (const struct upstream *u = b->routes->list; u; u = u->next)
-                n++;
-        return n;
+        return b->routes->n_up;
 }
 
 struct route_ctx {
